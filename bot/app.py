@@ -1,0 +1,182 @@
+"""The composition root for Slack: the Bolt app, and the WSGI web app around it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.context import BoltContext
+from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import build_context
+from sqlalchemy import text
+
+from bot.delivery import Deliverer, make_client
+from bot.services import Services
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def create_app(settings: Settings, services: Services, *, verify_token: bool = False,
+               listener_executor: Executor | None = None) -> App:
+    """Build the Bolt app with every listener registered."""
+    from handlers import home, interactions, km, posts
+
+    client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret,
+        client=client,
+        # auth.test at start-up would make every start depend on Slack being reachable.
+        token_verification_enabled=verify_token,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        **({"listener_executor": listener_executor} if listener_executor else {}),
+    )
+    if settings.slack_team_id:
+        app.middleware(_only_team(settings.slack_team_id))
+    for module in (posts, km, interactions, home):
+        module.register(app, services)
+    _register_optional(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+        logger.exception("Unhandled error in a Slack listener: %s", error)
+
+    if services.deliverer is None:
+        services.deliverer = Deliverer(client, services.session_factory)
+    return app
+
+
+def _register_optional(app: App, services: Services) -> None:
+    """Listener modules added by later features register here when present."""
+    import importlib
+
+    for name in ("handlers.admin", "handlers.nudges"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app, services)
+
+
+def _only_team(team_id: str):  # type: ignore[no-untyped-def]
+    def middleware(context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
+        if context.team_id and context.team_id != team_id and not context.enterprise_id:
+            logger.warning("Refused a request from workspace %s", context.team_id)
+            return BoltResponse(status=403, body="This app serves one workspace only.")
+        return next()
+
+    return middleware
+
+
+def bolt_request(raw_body: str, headers: dict[str, Any], query: str = "") -> BoltRequest:
+    """A BoltRequest, working round Bolt mistaking a slash command typed with "payload" for an
+    interaction (it looks for the word anywhere in the body)."""
+    request = BoltRequest(body=raw_body, query=query, headers=headers)
+    if not request.body and raw_body and not raw_body.lstrip().startswith("{"):
+        params = dict(parse_qsl(raw_body, keep_blank_values=True))
+        if "payload" not in params and "command" in params:
+            request.body = params
+            request.context = build_context(BoltContext({}), params)
+    return request
+
+
+class KmbotWeb:
+    """The WSGI app: Slack's requests at /slack/events and a health check at /healthz."""
+
+    def __init__(self, app: App, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    def dispatch(self, raw_body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
+        """Hand a Slack request to Bolt (signature checks included)."""
+        return self.app.dispatch(bolt_request(raw_body, headers, query))
+
+    def healthy(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the database answers, and how much the outbox owes Slack."""
+        try:
+            with self.services.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                pending = conn.execute(
+                    text("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+                ).scalar()
+            return True, {"status": "ok", "database": "ok", "outbox_pending": int(pending or 0)}
+        except Exception as exc:  # report, do not raise: this is the health check
+            logger.warning("Health check failed: %s", exc)
+            return False, {"status": "error", "database": "unavailable"}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            ok, body = self.healthy()
+            return _reply(start_response, 200 if ok else 503, json.dumps(body),
+                          "application/json")
+        if path == EVENTS_PATH and method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > 1_000_000:
+                return _reply(start_response, 413, "Request too large")
+            raw = environ["wsgi.input"].read(length).decode("utf-8", errors="replace")
+            headers = {
+                key[5:].replace("_", "-").lower(): value
+                for key, value in environ.items() if key.startswith("HTTP_")
+            }
+            if environ.get("CONTENT_TYPE"):
+                headers["content-type"] = environ["CONTENT_TYPE"]
+            resp = self.dispatch(raw, headers, environ.get("QUERY_STRING", ""))
+            status = resp.status
+            body = resp.body or ""
+            ctype = (resp.headers.get("content-type") or ["text/plain"])[0]
+            extra = [(k, v) for k, vs in resp.headers.items() if k.lower() != "content-type"
+                     for v in vs]
+            return _reply(start_response, status, body, ctype, extra)
+        if path == EVENTS_PATH:
+            return _reply(start_response, 405, "Use POST")
+        return _reply(start_response, 404, "Not found")
+
+
+_REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 413: "Payload Too Large", 503: "Service Unavailable"}
+
+
+def _reply(start_response: Any, status: int, body: str, ctype: str = "text/plain",
+           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    data = body.encode("utf-8")
+    headers = [("Content-Type", ctype if "charset" in ctype else f"{ctype}; charset=utf-8"),
+               ("Content-Length", str(len(data)))] + (extra or [])
+    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+    return [data]
+
+
+def create_web(settings: Settings, services: Services, **kwargs: Any) -> KmbotWeb:
+    """The WSGI app for ``kmbot serve`` and gunicorn."""
+    return KmbotWeb(create_app(settings, services, **kwargs), services)
+
+
+def wsgi_from_env() -> KmbotWeb:
+    """Gunicorn's entry point (``bot.app:wsgi_from_env()``): settings from the environment."""
+    from bot.services import build_services
+
+    settings = Settings.from_env()
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    services = build_services(settings)
+    web = create_web(settings, services)
+    with services.session_factory() as session:
+        services.matcher.refresh(session)
+    assert services.deliverer is not None
+    services.deliverer.start()
+    return web

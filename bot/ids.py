@@ -1,0 +1,39 @@
+"""Slack identifiers shared by the Block Kit builders and the handlers that answer them."""
+
+from __future__ import annotations
+
+# Slash commands
+CMD_WANT = "/want"
+CMD_OFFER = "/offer"
+CMD_KM = "/km"
+CMD_ADMIN = "/km-admin"
+
+# Buttons and selects
+ACT_INTRO_USEFUL = "intro_useful"
+ACT_INTRO_NOT_FIT = "intro_not_fit"
+ACT_CAN_HELP = "card_can_help"
+ACT_INTERESTED = "card_interested"
+ACT_CLOSE_POST = "post_close"
+ACT_FULFILLED = "post_fulfilled"
+ACT_WITHDRAW = "post_withdraw"
+ACT_STILL_NEEDED = "post_still_needed"
+ACT_OPEN_POST_MODAL = "home_new_post"
+ACT_NUDGE_HELP = "nudge_offer_help"
+ACT_COUNCIL_PICK = "council_pick"
+
+# Modals
+VIEW_POST = "post_modal"
+VIEW_JOIN = "join_modal"
+VIEW_OUTCOME = "outcome_modal"
+VIEW_HELP_OFFER = "help_offer_modal"
+
+# Block and action ids inside modals
+BLK_TEXT, ACT_TEXT = "text_block", "text"
+BLK_AREA, ACT_AREA = "area_block", "area"
+BLK_PURPOSE, ACT_PURPOSE = "purpose_block", "purpose"
+BLK_LINK, ACT_LINK = "link_block", "link"
+BLK_COUNCIL, ACT_COUNCIL = "council_block", ACT_COUNCIL_PICK
+BLK_COUNCIL_NEW, ACT_COUNCIL_NEW = "council_new_block", "council_new"
+BLK_ROLE, ACT_ROLE = "role_block", "role"
+BLK_DAYS, ACT_DAYS = "days_block", "days"
+BLK_NOTE, ACT_NOTE = "note_block", "note"

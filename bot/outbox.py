@@ -1,0 +1,66 @@
+"""The outbox: messages owed to Slack, written in the same transaction as their cause."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage, OutboxStatus, utcnow
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    channel: str | None = None,
+    method: str = "chat.postMessage",
+    parent: OutboxMessage | None = None,
+    thread_ts: str | None = None,
+    dedupe_key: str | None = None,
+    post_id: int | None = None,
+    introduction_id: int | None = None,
+    not_before: datetime | None = None,
+) -> OutboxMessage:
+    """Owe Slack a message; with ``parent``, it is posted in the thread of the parent's message."""
+    if dedupe_key is not None:
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    msg = OutboxMessage(
+        kind=kind, method=method, channel=channel, payload=payload,
+        parent_id=parent.id if parent is not None else None, thread_ts=thread_ts,
+        dedupe_key=dedupe_key, post_id=post_id, introduction_id=introduction_id,
+        status=OutboxStatus.PENDING, next_attempt_at=not_before or utcnow(),
+    )
+    if parent is not None and parent.id is None:
+        session.flush()
+        msg.parent_id = parent.id
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def card_message(session: Session, post_id: int) -> OutboxMessage | None:
+    """The outbox row of a post's marketplace card, if it has one."""
+    return session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.post_id == post_id, OutboxMessage.kind == "card")
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+
+
+def pending_count(session: Session) -> int:
+    """How many messages are still owed to Slack."""
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+        ) or 0
+    )

@@ -1,0 +1,79 @@
+"""What every listener needs: who is acting, and replying without losing anything."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot import blocks
+from bot.marketplace import member_overview
+from bot.services import Services
+from storage import queries
+from storage.models import Member
+
+logger = logging.getLogger(__name__)
+
+
+def actor(body: dict[str, Any]) -> tuple[str, str]:
+    """(team id, user id) of whoever sent a command, clicked a button or submitted a view."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        user_id = user.get("id", "")
+        team_id = user.get("team_id") or (body.get("team") or {}).get("id", "")
+    else:
+        user_id = body.get("user_id", "")
+        team_id = body.get("team_id", "")
+    return str(team_id or ""), str(user_id or "")
+
+
+def current_member(session: Session, body: dict[str, Any]) -> Member | None:
+    """The member who sent this request, if they have joined."""
+    team_id, user_id = actor(body)
+    return queries.member_by_slack_id(session, team_id, user_id)
+
+
+def button_value(body: dict[str, Any]) -> str:
+    """The value of the button that was clicked."""
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or actions[0].get("selected_option", {}).get("value") or "")
+
+
+def post_id_from(value: str) -> int | None:
+    """A post or introduction number from a button value or typed text ("#12", "12")."""
+    value = value.strip().lstrip("#")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
+    """(real name, email) from the member's Slack profile, or Nones if Slack will not say."""
+    try:
+        resp = client.users_info(user=user_id)
+    except SlackApiError as exc:
+        logger.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+        return None, None
+    user = resp.get("user") or {}
+    prof = user.get("profile") or {}
+    name = prof.get("real_name") or user.get("real_name") or user.get("name")
+    return name, prof.get("email")
+
+
+def refresh_home(services: Services, client: WebClient, user_id: str, team_id: str) -> None:
+    """Publish a member's App Home again after something of theirs changed (best effort)."""
+    try:
+        with services.session_factory() as session:
+            member = queries.member_by_slack_id(session, team_id, user_id)
+            ov = member_overview(session, member)
+            view = blocks.home(ov.name, ov.council, ov.posts, ov.introductions, ov.post_ids)
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as exc:
+        logger.warning("Could not refresh App Home for %s: %s", user_id, exc.response.get("error"))
+
+
+def kick(services: Services) -> None:
+    """Deliver what the last transaction owed Slack, now rather than at the next sweep."""
+    if services.deliverer is not None:
+        services.deliverer.kick()

@@ -1,0 +1,29 @@
+"""App Home: a member's posts and introductions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services import Services
+from handlers.common import refresh_home
+
+
+class Home:
+    """The app_home_opened listener."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def opened(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        """Publish the Home tab when a member opens it."""
+        if event.get("tab", "home") != "home":
+            return
+        refresh_home(self.services, client, event["user"], body.get("team_id", ""))
+
+
+def register(app: App, services: Services) -> None:
+    """Wire App Home into the app."""
+    app.event("app_home_opened")(Home(services).opened)

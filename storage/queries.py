@@ -1,0 +1,121 @@
+"""Query functions: each takes a session first and never commits (the caller owns the transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Council,
+    Introduction,
+    Member,
+    Post,
+    PostKind,
+    PostStatus,
+)
+
+
+def council_by_name(session: Session, name: str) -> Council | None:
+    """The council with this exact official name (case-insensitive)."""
+    return session.scalar(select(Council).where(func.lower(Council.name) == name.lower()))
+
+
+def council_by_code(session: Session, code: str | None, gss_code: str | None) -> Council | None:
+    """The council with this register code or GSS code."""
+    conds = []
+    if code:
+        conds.append(Council.code == code)
+    if gss_code:
+        conds.append(Council.gss_code == gss_code)
+    if not conds:
+        return None
+    return session.scalar(select(Council).where(or_(*conds)))
+
+
+def member_by_slack_id(session: Session, team_id: str, user_id: str, *, lock: bool = False
+                       ) -> Member | None:
+    """The member for a Slack user, optionally locked for the rest of the transaction."""
+    stmt = select(Member).where(Member.slack_team_id == team_id, Member.slack_user_id == user_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return session.scalar(stmt)
+
+
+def member_by_email(session: Session, email: str) -> Member | None:
+    """The first member with this email address (case-insensitive)."""
+    return session.scalar(
+        select(Member).where(func.lower(Member.email) == email.lower()).order_by(Member.id)
+    )
+
+
+def open_posts_of(session: Session, member_id: int, kind: PostKind | None = None) -> list[Post]:
+    """A member's open posts, oldest first."""
+    stmt = select(Post).where(Post.member_id == member_id, Post.status == PostStatus.OPEN)
+    if kind is not None:
+        stmt = stmt.where(Post.kind == kind)
+    return list(session.scalars(stmt.order_by(Post.id)))
+
+
+def posts_of(session: Session, member_id: int) -> list[Post]:
+    """Every post of a member, newest first."""
+    return list(
+        session.scalars(select(Post).where(Post.member_id == member_id).order_by(Post.id.desc()))
+    )
+
+
+def open_posts(session: Session, kind: PostKind | None = None) -> list[Post]:
+    """All open posts, oldest first."""
+    stmt = select(Post).where(Post.status == PostStatus.OPEN)
+    if kind is not None:
+        stmt = stmt.where(Post.kind == kind)
+    return list(session.scalars(stmt.order_by(Post.id)))
+
+
+def posts_changed_since(session: Session, since: datetime | None) -> Sequence[tuple]:
+    """(id, kind, council_id, text, area, status, changed_at) for posts changed since ``since``."""
+    stmt = select(
+        Post.id, Post.kind, Post.council_id, Post.text, Post.area, Post.status, Post.changed_at
+    )
+    if since is None:
+        stmt = stmt.where(Post.status == PostStatus.OPEN)
+    else:
+        stmt = stmt.where(Post.changed_at >= since)
+    return session.execute(stmt.order_by(Post.id)).all()
+
+
+def introduced_pairs(session: Session, post_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """(want_id, offer_id) of every introduction, or of those touching ``post_ids``."""
+    stmt = select(Introduction.want_id, Introduction.offer_id)
+    if post_ids is not None:
+        ids = list(post_ids)
+        if not ids:
+            return set()
+        stmt = stmt.where(or_(Introduction.want_id.in_(ids), Introduction.offer_id.in_(ids)))
+    return {(w, o) for w, o in session.execute(stmt)}
+
+
+def introductions_of_member(session: Session, member_id: int) -> list[Introduction]:
+    """Introductions in which one of the member's posts takes part, newest first."""
+    mine = select(Post.id).where(Post.member_id == member_id)
+    return list(
+        session.scalars(
+            select(Introduction)
+            .where(or_(Introduction.want_id.in_(mine), Introduction.offer_id.in_(mine)))
+            .order_by(Introduction.id.desc())
+        )
+    )
+
+
+def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[str]:
+    """Which of these import fingerprints are already stored."""
+    found: set[str] = set()
+    for start in range(0, len(fingerprints), 500):
+        chunk = fingerprints[start : start + 500]
+        found.update(
+            fp for fp in session.scalars(select(Post.fingerprint).where(Post.fingerprint.in_(chunk)))
+            if fp
+        )
+    return found

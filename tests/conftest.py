@@ -1,0 +1,129 @@
+"""Shared fixtures: settings, databases (SQLite and PostgreSQL), the fake Slack, the app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.fakeslack import FakeSlack
+from bot.settings import Settings
+from storage import db
+from storage.models import Base
+from slackkit import SlackDriver, make_services
+
+PG_URL = os.environ.get("KMBOT_TEST_DATABASE_URL", "").strip()
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
+TEAM_ID = "T0KMBOT"
+MARKET = "C0MARKET"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, copied for each test (migrating once is much quicker)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_ready() -> str:
+    """The PostgreSQL test database, migrated once per run."""
+    if not PG_URL:
+        pytest.skip("KMBOT_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    from bot.settings import normalise_database_url
+
+    url = normalise_database_url(PG_URL)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    db.upgrade(url)
+    return url
+
+
+def _fresh_sqlite(template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "kmbot.sqlite3"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+def _truncate_pg(url: str) -> None:
+    engine = db.make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A clean, migrated database: each test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return _fresh_sqlite(sqlite_template, tmp_path)
+    url = request.getfixturevalue("pg_ready")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A clean, migrated SQLite database (for tests about Slack rather than storage)."""
+    return _fresh_sqlite(sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """Our fake Slack Web API on an ephemeral loopback port."""
+    fake = FakeSlack(team_id=TEAM_ID, bot_token=BOT_TOKEN).start()
+    fake.add_channel(MARKET, "km-marketplace")
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def make_settings(database_url: str, fake: FakeSlack | None = None, **changes: object) -> Settings:
+    """Settings for a test: its own database, the fake Slack, a known signing secret."""
+    return Settings(
+        database_url=database_url,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.url if fake else "http://127.0.0.1:9/api/",
+        marketplace_channel=MARKET,
+    ).with_(**changes)
+
+
+@pytest.fixture
+def settings(sqlite_url: str, fake_slack: FakeSlack) -> Settings:
+    """Test settings on SQLite with the fake Slack."""
+    return make_settings(sqlite_url, fake_slack)
+
+
+@pytest.fixture
+def slack(settings: Settings, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+    """The real Bolt app, driven by signed requests, talking to the fake Slack."""
+    services = make_services(settings)
+    driver = SlackDriver(settings, services, fake_slack, SIGNING_SECRET)
+    try:
+        yield driver
+    finally:
+        driver.close()
+
+
+@pytest.fixture
+def pg_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+    """As ``slack``, but on both database engines."""
+    settings = make_settings(database_url, fake_slack)
+    services = make_services(settings)
+    driver = SlackDriver(settings, services, fake_slack, SIGNING_SECRET)
+    try:
+        yield driver
+    finally:
+        driver.close()
