@@ -60,7 +60,7 @@ def _register_optional(app: App, services: Services) -> None:
     """Listener modules added by later features register here when present."""
     import importlib
 
-    for name in ("handlers.admin", "handlers.nudges"):
+    for name in ("handlers.admin", "handlers.nudges", "handlers.privacy"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

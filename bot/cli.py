@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import shutil
@@ -234,10 +235,69 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- Slack
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Serve Slack's HTTP requests with a threaded WSGI server (gunicorn runs it in production)."""
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    from socketserver import ThreadingMixIn
+
+    from bot.app import wsgi_from_env
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    port = args.port or settings.port
+    web = wsgi_from_env()
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *a: object) -> None:  # noqa: A002
+            logger.debug("%s " + format, self.address_string(), *a)
+
+    httpd = make_server(args.host, port, web, server_class=Server, handler_class=QuietHandler)
+    out.write(f"kmbot is serving Slack on http://{args.host}:{httpd.server_port}/slack/events "
+              f"(health: /healthz)\n")
+    out.flush()
+    try:
+        httpd.serve_forever()
+    finally:
+        httpd.server_close()
+        web.services.close()
+    return 0
+
+
+def cmd_socket(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Connect to Slack in Socket Mode: for councils that cannot expose a public URL."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+    from bot.services import build_services
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    services = build_services(settings)
+    app = create_app(settings, services)
+    with services.session_factory() as session:
+        services.matcher.refresh(session)
+    assert services.deliverer is not None
+    services.deliverer.start()
+    out.write("kmbot is connecting to Slack in Socket Mode…\n")
+    out.flush()
+    try:
+        SocketModeHandler(app, settings.slack_app_token).start()
+    finally:
+        services.close()
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
 Handler = Callable[[argparse.Namespace, Settings, TextIO], int]
+
+# Modules exposing ``add_commands(subparsers)``; each handler has the signature of ``Handler``.
+COMMAND_MODULES: tuple[str, ...] = ("bot.scheduler", "bot.admin_cli", "bot.sandbox")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,6 +327,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load the example workshop and show its introductions")
     demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="serve Slack over HTTP (POST /slack/events, GET /healthz)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: $PORT or 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    serve.set_defaults(func=cmd_serve)
+
+    sock = sub.add_parser("socket", help="connect to Slack in Socket Mode (no public URL needed)")
+    sock.set_defaults(func=cmd_socket)
+
+    # Feature modules add their own subcommands (worker, admin, sandbox…).
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_commands(sub)
     return parser
 
 
