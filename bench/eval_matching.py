@@ -17,7 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.matching import MatchIndex, PostForMatching
+from bot.matching import MatchIndex, PostForMatching, score_pair
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 
@@ -105,16 +105,16 @@ def main(argv: list[str]) -> int:
         print("\nfalse positives:")
         for pair in result["false_positives"]:
             m = by_pair[pair]
-            print(f"  {pair} score={m.score} {m.reasons}\n    W: {texts[pair[0]]}\n    O: {texts[pair[1]]}")
+            print(f"  {pair} score={m.score} {m.reasons}")
+            print(f"    W: {texts[pair[0]]}\n    O: {texts[pair[1]]}")
         print("\nfalse negatives:")
         index = MatchIndex()
         for post in load_posts():
             index.add(post)
-        from bot.matching import score_pair
-
         for pair in result["false_negatives"]:
             score, reasons = score_pair(texts[pair[0]], texts[pair[1]], index)
-            print(f"  {pair} score={score} {reasons}\n    W: {texts[pair[0]]}\n    O: {texts[pair[1]]}")
+            print(f"  {pair} score={score} {reasons}")
+            print(f"    W: {texts[pair[0]]}\n    O: {texts[pair[1]]}")
     return 0
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from bot.fakeslack import FakeSlack
 from bot.settings import Settings
@@ -32,20 +34,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_ready() -> str:
-    """The PostgreSQL test database, migrated once per run."""
+def pg_ready() -> Iterator[str]:
+    """A PostgreSQL database of this run's own (so parallel runs never collide), migrated once."""
     if not PG_URL:
         pytest.skip("KMBOT_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    from sqlalchemy.engine import make_url
+
     from bot.settings import normalise_database_url
 
-    url = normalise_database_url(PG_URL)
-    engine = db.make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    db.upgrade(url)
-    return url
+    base = make_url(normalise_database_url(PG_URL))
+    name = f"kmbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = db.make_engine(base.render_as_string(hide_password=False),
+                           isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        db.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _fresh_sqlite(template: Path, tmp_path: Path) -> str:

@@ -422,6 +422,10 @@ class FakeSlack:
         """Return the App Home last published for ``user``."""
         return self.workspace.home_view(user)
 
+    def modal(self, user: str) -> dict[str, Any] | None:
+        """Return the modal ``user`` sees now (the top of their stack), or None."""
+        return self.workspace.modal(user)
+
     def files(self) -> list[UploadedFile]:
         """Return the completed uploads, with their bytes."""
         return self.workspace.files()

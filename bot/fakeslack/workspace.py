@@ -145,6 +145,7 @@ class Workspace:
         self._ephemerals: list[Ephemeral] = []
         self._views: dict[str, _View] = {}
         self._home: dict[str, str] = {}  # user -> view id
+        self._modals: dict[str, list[str]] = {}  # user -> the view ids of their open modal stack
         self._files: dict[str, UploadedFile] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
         self._triggers: dict[str, _Trigger] = {}
@@ -160,6 +161,7 @@ class Workspace:
             "conversations.history": self.conversations_history,
             "conversations.replies": self.conversations_replies,
             "conversations.info": self.conversations_info,
+            "conversations.list": self.conversations_list,
             "conversations.join": self.conversations_join,
             "users.info": self.users_info,
             "users.profile.get": self.users_profile_get,
@@ -257,6 +259,7 @@ class Workspace:
             self._ephemerals.clear()
             self._views.clear()
             self._home.clear()
+            self._modals.clear()
             self._files.clear()
             self._response_urls.clear()
             self._triggers.clear()
@@ -343,6 +346,64 @@ class Workspace:
         with self.lock:
             view_id = self._home.get(user)
             return copy.deepcopy(self._views[view_id].view) if view_id else None
+
+    def modal(self, user: str) -> dict[str, Any] | None:
+        """Return the modal a user sees now (the top of their stack), or None."""
+        with self.lock:
+            stack = self._modals.get(user) or []
+            return copy.deepcopy(self._views[stack[-1]].view) if stack else None
+
+    def modal_stack(self, user: str) -> list[dict[str, Any]]:
+        """Return a user's open modals, bottom first."""
+        with self.lock:
+            return [copy.deepcopy(self._views[v].view) for v in self._modals.get(user) or []]
+
+    def close_modal(self, user: str, *, everything: bool = False) -> None:
+        """Close the user's top modal (all of them with ``everything``), as Cancel or submit do."""
+        with self.lock:
+            stack = self._modals.get(user) or []
+            if everything:
+                stack.clear()
+            elif stack:
+                stack.pop()
+            self._touch()
+
+    def answer_submission(self, user: str, view_id: str, answer: dict[str, Any]) -> None:
+        """Apply the bot's answer to a view_submission (``response_action`` or none).
+
+        Raises SlackError("invalid_arguments") when the view in an update or push is invalid,
+        as Slack would reject it.
+        """
+        with self.lock:
+            action = answer.get("response_action")
+            stack = self._modals.setdefault(user, [])
+            if action == "update":
+                found = self._views.get(view_id)
+                if found is None:
+                    raise SlackError("not_found")
+                new = self._validate_view(answer.get("view"), "modal")
+                found.history.append(found.view)
+                found.view = self._render_view(new, view_id, previous=found.view)
+            elif action == "push":
+                view = self._new_view(answer.get("view"), "modal", "push", user)
+                stack.append(view["id"])
+            elif action == "clear":
+                stack.clear()
+            elif action != "errors":
+                if view_id in stack:
+                    del stack[stack.index(view_id) :]
+            self._touch()
+
+    def wait_changed(self, since: int, timeout: float) -> int:
+        """Wait until the workspace changes after version ``since`` (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while self.version <= since:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.changed.wait(remaining)
+            return self.version
 
     def files(self) -> list[UploadedFile]:
         """Return the files whose upload was completed, in upload order."""
@@ -515,6 +576,38 @@ class Workspace:
         """conversations.info: one conversation."""
         return {"channel": self._resolve(params.get("channel")).to_api()}
 
+    def conversations_list(self, params: dict[str, Any], actor: str) -> dict[str, Any]:
+        """conversations.list: channels by ``types`` (default public), paginated by cursor."""
+        types = set(as_list(params.get("types")) or ["public_channel"])
+        unknown = types - {"public_channel", "private_channel", "mpim", "im"}
+        if unknown:
+            raise SlackError("invalid_types")
+
+        def kind(c: Channel) -> str:
+            if c.is_im:
+                return "im"
+            if c.is_mpim:
+                return "mpim"
+            return "private_channel" if c.is_private else "public_channel"
+
+        # exclude_archived is accepted and has nothing to do: the fake has no archived channels.
+        found = sorted(
+            (c for c in self._channels.values() if kind(c) in types),
+            key=lambda c: (c.created, c.id),
+        )
+        try:
+            limit = int(str(params.get("limit") or 100))
+            start = int(str(params.get("cursor") or "0"))
+        except ValueError:
+            raise SlackError("invalid_cursor") from None
+        limit = max(1, min(limit, 1000))
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "channels": [c.to_api() for c in page],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
     def conversations_join(self, params: dict[str, Any], actor: str) -> dict[str, Any]:
         """conversations.join: the bot joins a public channel."""
         channel = self._resolve(params.get("channel"))
@@ -555,12 +648,16 @@ class Workspace:
         """views.open: open a modal; needs a fresh trigger_id."""
         user = self._use_trigger(params.get("trigger_id"))
         view = self._new_view(params.get("view"), "modal", "open", user)
+        if user is not None:
+            self._modals[user] = [view["id"]]  # a new modal replaces whatever was open
         return {"view": copy.deepcopy(view)}
 
     def views_push(self, params: dict[str, Any], actor: str) -> dict[str, Any]:
         """views.push: push a modal onto the stack; needs a fresh trigger_id."""
         user = self._use_trigger(params.get("trigger_id"))
         view = self._new_view(params.get("view"), "modal", "push", user)
+        if user is not None:
+            self._modals.setdefault(user, []).append(view["id"])
         return {"view": copy.deepcopy(view)}
 
     def views_update(self, params: dict[str, Any], actor: str) -> dict[str, Any]:
