@@ -344,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != name:
                 raise
             continue
-        module.add_commands(sub)
+        if hasattr(module, "add_commands"):
+            module.add_commands(sub)
     return parser
 
 

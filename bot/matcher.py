@@ -12,6 +12,7 @@ from bot.glossary import Glossary
 from bot.matching import (
     DEFAULT_CANDIDATE_THRESHOLD,
     DEFAULT_INTRO_THRESHOLD,
+    DEFAULT_RUNNER_UP_GAP,
     Match,
     MatchIndex,
     PostForMatching,
@@ -101,12 +102,17 @@ class MarketMatcher:
         """Matches for a stored post, excluding pairs already introduced."""
         pairs = queries.introduced_pairs(session, [post.id])
         with self._lock:
-            return self.index.matches_for(
+            found = self.index.matches_for(
                 for_matching(post),
                 threshold=self.intro_threshold if threshold is None else threshold,
                 limit=self.max_intros if limit is None else limit,
                 already_introduced=pairs,
             )
+        if threshold is None and found:
+            # As in all_matches: a match far behind the post's best one is a weak afterthought.
+            best = found[0].score
+            found = [m for m in found if m.score >= best - DEFAULT_RUNNER_UP_GAP]
+        return found
 
     def all_matches(self, session: Session) -> list[Match]:
         """Every introduction the bot would make over the open posts, as things stand."""

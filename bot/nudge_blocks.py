@@ -16,6 +16,7 @@ from bot.blocks import (
     date_text,
     quote,
 )
+
 # The small block helpers are shared with bot.blocks so every message looks and truncates alike.
 from bot.blocks import _button as button
 from bot.blocks import _context as context
