@@ -125,3 +125,12 @@ def test_import_and_matches_on_postgresql(tmp_path: Path, pg_ready: str) -> None
     assert res.returncode == 0, res.stderr
     found = json.loads(run(["matches", "--json"], tmp_path, DATABASE_URL=url).stdout)
     assert found and all(i["want"]["council"] != i["offer"]["council"] for i in found)
+
+
+def test_serve_without_slack_settings_names_what_is_missing(tmp_path: Path) -> None:
+    res = run(["serve"], tmp_path)
+    assert res.returncode == 2
+    assert "SLACK_BOT_TOKEN" in res.stderr and "SLACK_SIGNING_SECRET" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = run(["socket"], tmp_path, SLACK_BOT_TOKEN="xoxb-1")
+    assert res.returncode == 2 and "SLACK_APP_TOKEN" in res.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,8 +62,15 @@ class Server:
         return self.post(body, "application/x-www-form-urlencoded", **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
+def _procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("Procfile has no web line")
+
+
+@pytest.fixture(params=["kmbot serve", "Procfile web"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     fake = FakeSlack(team_id="T0KMBOT", bot_token="xoxb-e2e").start()
     fake.add_channel(MARKET, "km-marketplace")
     fake.add_user("U0DEVON", name="jo", real_name="Jo Bloggs", email="jo.bloggs@devon.gov.uk")
@@ -75,9 +83,18 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "SLACK_API_URL": fake.url, "KMBOT_MARKETPLACE_CHANNEL": MARKET, "PORT": str(port),
         "PYTHONPATH": str(ROOT),
     })
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if request.param == "kmbot serve":
+        cmd: list[str] | str = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
+    else:
+        # Exactly what the platform runs; the embedded database is upgraded first, as the
+        # Procfile's release step would.
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, env=env,
+                       check=True, capture_output=True)
+        cmd = _procfile_web()
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, shell=isinstance(cmd, str),
+                            start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -95,11 +112,11 @@ def server(tmp_path: Path) -> Iterator[Server]:
     try:
         yield Server(base, fake, proc)
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
         fake.stop()
 
 

@@ -1,0 +1,152 @@
+"""Statistics and exports counted on a known marketplace, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from admin_kit import KnownMarket, build_known_market, week_monday
+from conftest import make_settings
+
+from bot import stats
+from bot.export import (
+    COUNCILS_HEADER,
+    INTRODUCTIONS_HEADER,
+    OUTCOMES_HEADER,
+    POSTS_HEADER,
+    export_bytes,
+)
+from bot.services import Services, build_services
+
+
+@pytest.fixture
+def services(database_url: str) -> Iterator[Services]:
+    """Services on a clean database; automatic introductions off so the test chooses them."""
+    built = build_services(make_settings(database_url, intro_threshold=101))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def market(services: Services) -> KnownMarket:
+    return build_known_market(services)
+
+
+def test_statistics_of_a_known_market(services: Services, market: KnownMarket) -> None:
+    with services.session_factory() as session:
+        found = stats.collect(session)
+
+    regions = {r.region: (r.councils, r.members) for r in found.regions}
+    assert list(regions)[:12] == list(stats.REGIONS)
+    assert regions["South West"] == (3, 4)  # Devon (two members), Cornwall, Wiltshire
+    assert regions["London"] == (1, 1)
+    assert regions["Scotland"] == (1, 1)  # the erased member is not counted
+    assert regions[stats.UNKNOWN_REGION] == (1, 1)  # Newtown, added by hand
+    assert sum(c for c, _ in regions.values()) == 6
+    assert all(regions[r] == (0, 0) for r in stats.REGIONS
+               if r not in ("South West", "London", "Scotland"))
+    assert (found.councils_taking_part, found.members, found.regions_at_target) == (6, 7, 1)
+
+    by_area = {a.area: (a.open, a.fulfilled, a.expired) for a in found.posts_by_area}
+    assert by_area == {
+        "IM": (1, 0, 0),  # the removed offer counts nowhere
+        "CF": (2, 1, 0),
+        "CO": (2, 0, 1),  # the withdrawn offer counts nowhere
+        "OL": (1, 1, 0),
+        stats.NO_AREA: (1, 0, 0),
+    }
+    assert (found.open_wants, found.open_offers) == (4, 3)
+
+    assert (found.introductions_made, found.introductions_confirmed,
+            found.introductions_declined) == (5, 3, 1)
+    assert found.days_saved_total == 42.5
+    assert found.days_saved_by_council == [("Devon County Council", 30.0),
+                                           ("Wiltshire Council", 12.5)]
+    assert found.unmet_areas == [("CO", 2), ("IM", 1)]
+
+    assert len(found.weekly) == 13
+    assert found.weekly[-1].week_start.isoformat() == week_monday(market.built_at)
+    assert (found.weekly[-1].posts, found.weekly[-1].introductions) == (12, 5)
+    assert sum(w.posts for w in found.weekly[:-1]) == 0
+    assert all(w.week_start.weekday() == 0 for w in found.weekly)
+
+
+def test_rendering_names_the_numbers(services: Services, market: KnownMarket) -> None:
+    with services.session_factory() as session:
+        found = stats.collect(session)
+    text = stats.render(found)
+    assert "South West: 3 councils, 4 members ✓" in text
+    assert "London: 1 council, 1 member (2 to go)" in text
+    assert "6 councils and 7 members in all; 1 of 12 regions at the target." in text
+    assert "Communications (CO): 2 / 0 / 1" in text
+    assert "5 made, 3 confirmed useful, 1 not a fit." in text
+    assert "*Days saved*: 42.5 in all" in text
+    assert "Devon County Council: 30" in text
+    assert "Communications (CO): 2 open wants" in text
+    plain = stats.render(found, markdown=False)
+    assert "*" not in plain and "DAYS SAVED: 42.5 in all" in plain
+    as_json = found.as_json()
+    assert as_json["days_saved_total"] == 42.5 and as_json["regions_at_target"] == 1
+    assert as_json["unmet_areas"] == [{"area": "CO", "open_wants": 2},
+                                      {"area": "IM", "open_wants": 1}]
+
+
+def _rows(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "a BOM, so Excel reads UTF-8"
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_exports_parse_with_their_documented_headers(services: Services,
+                                                      market: KnownMarket) -> None:
+    with services.session_factory() as session:
+        files = export_bytes(session)
+    assert list(files) == ["posts.csv", "introductions.csv", "outcomes.csv", "councils.csv"]
+    headers = {"posts.csv": POSTS_HEADER, "introductions.csv": INTRODUCTIONS_HEADER,
+               "outcomes.csv": OUTCOMES_HEADER, "councils.csv": COUNCILS_HEADER}
+    for name, data in files.items():
+        first = data.decode("utf-8-sig").splitlines()[0]
+        assert first == ",".join(headers[name])
+
+    posts = _rows(files["posts.csv"])
+    assert len(posts) == 12
+    by_id = {int(p["id"]): p for p in posts}
+    removed = by_id[market.posts["D"]]
+    assert (removed["status"], removed["removed_reason"]) == ("removed", "Duplicate of another post")
+    assert by_id[market.posts["A"]]["council"] == "Devon County Council"
+    assert by_id[market.posts["A"]]["region"] == "South West"
+    assert by_id[market.posts["I"]]["area"] == ""
+
+    intros = _rows(files["introductions.csv"])
+    assert [i["status"] for i in intros] == ["confirmed", "confirmed", "confirmed", "declined",
+                                              "proposed"]
+    assert all(i["manual"] == "yes" for i in intros)
+
+    outcomes = _rows(files["outcomes.csv"])
+    assert sorted((o["council"], float(o["days_saved"])) for o in outcomes) == [
+        ("Devon County Council", 30.0), ("Wiltshire Council", 12.5)]
+
+    councils = {c["name"]: c for c in _rows(files["councils.csv"])}
+    assert set(councils) == {"Devon County Council", "Cornwall Council", "Wiltshire Council",
+                             "London Borough of Lewisham", "Glasgow City Council",
+                             "Newtown Town Council"}
+    devon = councils["Devon County Council"]
+    assert (devon["members"], devon["posts"], devon["open_wants"], devon["open_offers"]) == (
+        "2", "3", "1", "1")
+
+
+def test_export_defuses_spreadsheet_formulas(services: Services, market: KnownMarket) -> None:
+    from bot.marketplace import publish_post
+    from storage.models import Member, PostKind
+
+    with services.session_factory.begin() as session:
+        member = session.get(Member, market.members["lewisham"])
+        assert member is not None
+        publish_post(session, member, PostKind.OFFER, "=HYPERLINK(\"http://evil\",\"x\") guide",
+                     settings=services.settings, matcher=services.matcher)
+    with services.session_factory() as session:
+        posts = _rows(export_bytes(session)["posts.csv"])
+    assert posts[-1]["text"].startswith("'=HYPERLINK")
