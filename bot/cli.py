@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.errors import KmbotError
@@ -367,6 +368,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return func(args, settings, out)
     except (CommandError, ConfigError, KmbotError) as exc:
         sys.stderr.write(f"kmbot: {exc}\n")
+        return 2
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        sys.stderr.write(f"kmbot: Slack refused the request: {error or exc}. Check the tokens "
+                         "(SLACK_BOT_TOKEN, SLACK_APP_TOKEN) and the app's set-up.\n")
         return 2
     except OperationalError as exc:
         sys.stderr.write(f"kmbot: cannot use the database: {exc.orig}\n")
