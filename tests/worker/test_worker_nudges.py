@@ -12,7 +12,14 @@ from sqlalchemy import select
 from workerkit import CF_CHANNEL, IM_CHANNEL, WorkerWorld, text_of, utc
 
 from bot import ids
-from bot.communities import add_prompt, ensure_builtin_prompts, find_community, set_paused, set_slot
+from bot.communities import (
+    add_prompt,
+    ensure_builtin_prompts,
+    find_community,
+    list_prompts,
+    set_paused,
+    set_slot,
+)
 from bot.nudges import latest_slot, next_slot, run_due_nudges, send_nudge_now
 from storage.models import CommunityOfPractice, NudgeRun, OutboxMessage, PostKind
 
@@ -34,7 +41,8 @@ def test_the_weekly_slot_sends_one_nudge_with_a_prompt_and_the_waiting_wants(
     jo, sam = _wants(world)
     world.post(jo, "A template information asset register for a small district",
                created_at=SLOT - timedelta(days=20))
-    met = world.post(jo, "Retention schedule for planning files", created_at=SLOT - timedelta(days=9))
+    met = world.post(jo, "Retention schedule for planning files",
+                     created_at=SLOT - timedelta(days=9))
     offer = world.post(sam, "Our retention schedule", kind=PostKind.OFFER,
                        created_at=SLOT - timedelta(days=8))
     world.confirm(met, offer)
@@ -88,13 +96,17 @@ def test_prompts_rotate_week_by_week_and_include_the_facilitators_own(
         add_prompt(session, "A prompt only for the Customer Focus community, thank you.",
                    area="CF")
         own_id = own.id
+    with world.services.session_factory() as session:
+        bank = [p.id for p in list_prompts(session, "IM")]
+    assert own_id in bank and len(bank) >= 7
     seen = []
-    for week in range(10):
+    for week in range(len(bank) + 1):
         world.run(SLOT + timedelta(days=7 * week, seconds=1))
         seen.append(world.runs(cid)[-1].prompt_id)
-    assert len(set(seen)) == len(seen), "no prompt repeats while the bank has unused ones"
+    assert seen[:-1] == bank, "every prompt of the area's bank once, in turn"
+    assert seen[-1] == seen[0], "then round again"
     texts = [text_of(m) for m in world.messages(IM_CHANNEL)]
-    assert len(texts) == 10
+    assert len(texts) == len(bank) + 1
     assert any("records policy would save you a day" in t for t in texts)
     assert own_id in seen
     assert not any("only for the Customer Focus" in t for t in texts)

@@ -1,0 +1,219 @@
+"""The sandbox's endpoints and the fake Slack's additions it relies on, without a browser."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.fakeslack import FakeSlack
+from bot.sandbox.server import Sandbox
+from bot.settings import Settings
+
+SARAH, DELROY, HELEN, ALEX = "U0SARAH", "U0DELROY", "U0HELEN", "U0ALEX"
+MARKET = "C0MARKET"
+
+
+# ---------------------------------------------------------------- the fake Slack's additions
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def test_conversations_list_pages_through_channels_by_type(fake: FakeSlack) -> None:
+    client = WebClient(token=fake.bot_token, base_url=fake.url)
+    for n in range(5):
+        fake.add_channel(f"C0{n}", f"channel-{n}")
+    fake.add_channel("G0SECRET", "secret", is_private=True)
+    client.conversations_open(users="U0ALICE")
+
+    names: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        resp = client.conversations_list(limit=2, cursor=cursor)
+        names += [c["name"] for c in resp["channels"]]
+        pages += 1
+        cursor = resp["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert names == [f"channel-{n}" for n in range(5)] and pages == 3
+    both = client.conversations_list(types="public_channel,private_channel")["channels"]
+    assert {c["id"] for c in both} == {"C00", "C01", "C02", "C03", "C04", "G0SECRET"}
+    assert [c["is_im"] for c in client.conversations_list(types="im")["channels"]] == [True]
+    with pytest.raises(SlackApiError) as err:
+        client.conversations_list(types="nonsense")
+    assert err.value.response["error"] == "invalid_types"
+
+
+MODAL = {"type": "modal", "callback_id": "m", "title": {"type": "plain_text", "text": "First"},
+         "blocks": []}
+
+
+def test_each_member_has_a_stack_of_modals(fake: FakeSlack) -> None:
+    client = WebClient(token=fake.bot_token, base_url=fake.url)
+    opened = client.views_open(trigger_id=fake.new_trigger_id(user="U0A"), view=MODAL)["view"]
+    assert fake.modal("U0A")["id"] == opened["id"] and fake.modal("U0B") is None
+    second = dict(MODAL, title={"type": "plain_text", "text": "Second"})
+    pushed = client.views_push(trigger_id=fake.new_trigger_id(user="U0A"), view=second)["view"]
+    assert fake.modal("U0A")["id"] == pushed["id"]
+
+    ws = fake.workspace
+    ws.answer_submission("U0A", pushed["id"], {"response_action": "errors", "errors": {"b": "x"}})
+    assert fake.modal("U0A")["id"] == pushed["id"]  # errors keep the modal open
+    third = dict(MODAL, title={"type": "plain_text", "text": "Third"})
+    ws.answer_submission("U0A", pushed["id"], {"response_action": "update", "view": third})
+    assert fake.modal("U0A")["title"]["text"] == "Third"
+    ws.answer_submission("U0A", pushed["id"], {})  # a plain ack closes the top modal
+    assert fake.modal("U0A")["id"] == opened["id"]
+    ws.answer_submission("U0A", opened["id"], {"response_action": "clear"})
+    assert fake.modal("U0A") is None
+    client.views_open(trigger_id=fake.new_trigger_id(user="U0A"), view=MODAL)
+    ws.close_modal("U0A")
+    assert fake.modal("U0A") is None
+
+
+# ---------------------------------------------------------------- the sandbox, in-process
+
+
+@pytest.fixture
+def sandbox(database_url: str) -> Iterator[Sandbox]:
+    """The sandbox on an ephemeral port, without the example workshop (quicker)."""
+    with Sandbox(Settings(database_url=database_url), port=0, example=False) as running:
+        yield running
+
+
+def _post(sandbox: Sandbox, path: str, body: dict[str, Any], *,
+          content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{sandbox.fake.port}{path}", data=json.dumps(body).encode(),
+        headers={"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _state(sandbox: Sandbox, user: str, conversation: str = MARKET, thread: str = ""
+           ) -> dict[str, Any]:
+    url = (f"http://127.0.0.1:{sandbox.fake.port}/sandbox/state?user={user}"
+           f"&conversation={conversation}&thread={thread}")
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())  # type: ignore[no-any-return]
+
+
+def test_posts_match_and_only_the_parties_may_answer(sandbox: Sandbox) -> None:
+    fake = sandbox.fake
+    status, answer = _post(sandbox, "/sandbox/command", {
+        "user": SARAH, "channel": MARKET, "text": "/offer Our retention schedule template"})
+    assert status == 200 and answer["ok"]
+    _post(sandbox, "/sandbox/command", {
+        "user": DELROY, "channel": MARKET, "text": "/want A retention schedule template"})
+    cards = fake.wait_until(lambda: len(fake.messages(MARKET)) == 2 and fake.messages(MARKET),
+                            timeout=10, message="two cards")
+    want = cards[1]
+    assert "London Borough of Lewisham" in json.dumps(want.blocks)
+    intro = fake.wait_until(lambda: fake.thread(MARKET, want.ts), timeout=10)[0]
+
+    state = _state(sandbox, HELEN, thread=want.ts)
+    assert state["thread"]["replies"][0]["ts"] == intro.ts
+    button = {"type": "button", "action_id": "intro_useful",
+              "value": intro.blocks[-1]["elements"][0]["value"]}
+    _post(sandbox, "/sandbox/click", {"user": HELEN, "channel": MARKET, "ts": intro.ts,
+                                      "action": button})
+    refusal = fake.wait_until(lambda: fake.ephemerals(HELEN), timeout=10)[0]
+    assert "Only the two people introduced" in refusal.text
+    assert refusal.thread_ts == want.ts  # shown in the thread it was clicked in
+    thread = _state(sandbox, HELEN, thread=want.ts)["thread"]["replies"]
+    assert [r["ephemeral"] for r in thread] == [False, True]
+
+    _post(sandbox, "/sandbox/click", {"user": DELROY, "channel": MARKET, "ts": intro.ts,
+                                      "action": button})
+    fake.wait_until(lambda: "Marked useful" in json.dumps(fake.message(MARKET, intro.ts).blocks),
+                    timeout=10, message="the introduction shows its new state")
+
+
+def test_the_post_modal_round_trip_with_the_bots_own_errors(sandbox: Sandbox) -> None:
+    fake = sandbox.fake
+    _post(sandbox, "/sandbox/command", {"user": HELEN, "channel": MARKET, "text": "/want"})
+    view = fake.wait_until(lambda: fake.modal(HELEN), timeout=10)
+    assert _state(sandbox, HELEN)["modal"]["id"] == view["id"]
+    empty = {"text_block": {"text": {"type": "plain_text_input", "value": "   "}}}
+    status, answer = _post(sandbox, "/sandbox/submit", {"user": HELEN, "view_id": view["id"],
+                                                        "values": empty})
+    assert status == 200 and "text_block" in answer["errors"]
+    assert fake.modal(HELEN) is not None
+    values = {
+        "text_block": {"text": {"type": "plain_text_input", "value": "A knowledge café guide"}},
+        "area_block": {"area": {"type": "static_select", "selected_option": {
+            "text": {"type": "plain_text", "text": "Organisational Learning"}, "value": "OL"}}},
+    }
+    status, answer = _post(sandbox, "/sandbox/submit", {"user": HELEN, "view_id": view["id"],
+                                                        "values": values})
+    assert status == 200 and answer == {"ok": True}
+    assert fake.modal(HELEN) is None
+    card = fake.wait_until(lambda: fake.messages(MARKET), timeout=10)[0]
+    assert "A knowledge café guide" in json.dumps(card.blocks, ensure_ascii=False)
+    assert "Organisational Learning" in json.dumps(card.blocks, ensure_ascii=False)
+
+
+def test_user_text_stays_text(sandbox: Sandbox) -> None:
+    fake = sandbox.fake
+    _post(sandbox, "/sandbox/command", {
+        "user": SARAH, "channel": MARKET, "text": "/offer <script>alert(1)</script> & <!channel>"})
+    card = fake.wait_until(lambda: fake.messages(MARKET), timeout=10)[0]
+    shown = json.dumps(_state(sandbox, SARAH)["conversation"]["messages"][0]["blocks"])
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert "<!channel>" not in json.dumps(card.blocks, ensure_ascii=False)
+    with urllib.request.urlopen(f"http://127.0.0.1:{sandbox.fake.port}/", timeout=10) as resp:
+        page = resp.read().decode()
+        policy = resp.headers["Content-Security-Policy"]
+    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy.split("script-src")[1]
+    # The page builds the DOM with textContent only.
+    assert "innerHTML" not in page and "insertAdjacentHTML" not in page
+
+
+def test_what_the_page_refuses(sandbox: Sandbox) -> None:
+    status, answer = _post(sandbox, "/sandbox/command",
+                           {"user": SARAH, "channel": MARKET, "text": "/giphy cats"})
+    assert status == 400 and "not a kmbot command" in answer["message"]
+    status, answer = _post(sandbox, "/sandbox/command",
+                           {"user": "U0NOBODY", "channel": MARKET, "text": "/km help"})
+    assert status == 400 and "Choose a member" in answer["message"]
+    status, _ = _post(sandbox, "/sandbox/command", {"user": SARAH}, content_type="text/plain")
+    assert status == 415  # a form posted from another site cannot act
+    # The bot itself refuses what Slack did not sign.
+    unsigned = urllib.request.Request(sandbox.bot_url, data=b"command=%2Fkm&text=help",
+                                      method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(unsigned, timeout=10)
+    assert err.value.code == 401
+
+
+def test_facilitator_commands_and_the_next_job(sandbox: Sandbox) -> None:
+    fake = sandbox.fake
+    _post(sandbox, "/sandbox/command", {"user": ALEX, "channel": MARKET, "text": "/km-admin stats"})
+    reply = fake.wait_until(lambda: fake.ephemerals(ALEX), timeout=10)[0]
+    assert "Councils and members by region" in reply.text + json.dumps(reply.blocks)
+    _post(sandbox, "/sandbox/command", {"user": SARAH, "channel": MARKET, "text": "/km-admin stats"})
+    refused = fake.wait_until(lambda: fake.ephemerals(SARAH), timeout=10)[0]
+    assert "facilitator" in (refused.text + json.dumps(refused.blocks)).lower()
+
+    jobs = _state(sandbox, SARAH)["jobs"]
+    assert {j["kind"] for j in jobs} >= {"nudge", "digest"}
+    status, answer = _post(sandbox, "/sandbox/run-job", {"user": SARAH, "job": "nudge"})
+    assert status == 200 and answer["ok"], answer
+    assert any("Nudge sent to #cop-" in line for line in answer["report"])
+    assert answer["clock"]["days_ahead"] > 0
+    fake.wait_until(lambda: fake.messages("C0COPIM") or fake.messages("C0COPOL"), timeout=10,
+                    message="a nudge in a community channel")
