@@ -13,20 +13,30 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
-from sqlalchemy import text
+from sqlalchemy import delete, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Deliverer, make_client
 from bot.services import Services
 from bot.settings import Settings
+from storage.models import SeenRequest
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+# Slack's signatures are good for five minutes; a signature is remembered a little longer.
+REPLAY_WINDOW_SECONDS = 5 * 60
 
 
-def create_app(settings: Settings, services: Services, *, verify_token: bool = False,
-               listener_executor: Executor | None = None) -> App:
+def create_app(
+    settings: Settings,
+    services: Services,
+    *,
+    verify_token: bool = False,
+    listener_executor: Executor | None = None,
+) -> App:
     """Build the Bolt app with every listener registered."""
     from handlers import home, interactions, km, posts
 
@@ -39,10 +49,12 @@ def create_app(settings: Settings, services: Services, *, verify_token: bool = F
         token_verification_enabled=verify_token,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
-        **({"listener_executor": listener_executor} if listener_executor else {}),
+        **_executor(listener_executor),
     )
     if settings.slack_team_id:
         app.middleware(_only_team(settings.slack_team_id))
+    # Runs after Bolt's own signature check, so only genuine requests are remembered.
+    app.middleware(_refuse_replays(services.session_factory))
     for module in (posts, km, interactions, home):
         module.register(app, services)
     _register_optional(app, services)
@@ -54,6 +66,10 @@ def create_app(settings: Settings, services: Services, *, verify_token: bool = F
     if services.deliverer is None:
         services.deliverer = Deliverer(client, services.session_factory)
     return app
+
+
+def _executor(listener_executor: Executor | None) -> dict[str, Any]:
+    return {"listener_executor": listener_executor} if listener_executor else {}
 
 
 def _register_optional(app: App, services: Services) -> None:
@@ -78,6 +94,58 @@ def _only_team(team_id: str):  # type: ignore[no-untyped-def]
         return next()
 
     return middleware
+
+
+def _header(req: BoltRequest, name: str) -> str | None:
+    values = req.headers.get(name) or []
+    return str(values[0]) if values else None
+
+
+def _refuse_replays(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
+    """Bolt middleware: a signed request seen before (same signature) is a replay: refuse it."""
+
+    def middleware(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002
+        signature = _header(req, "x-slack-signature")
+        timestamp = _header(req, "x-slack-request-timestamp")
+        if req.mode == "socket_mode" or not signature or not timestamp:
+            return next()  # Socket Mode carries no signatures; its socket is authenticated
+        if not remember_request(session_factory, signature, timestamp):
+            logger.warning("Refused a replayed Slack request (timestamp %s)", timestamp)
+            return BoltResponse(status=401, body="This request has been seen before.")
+        return next()
+
+    return middleware
+
+
+def remember_request(
+    session_factory: sessionmaker[Session],
+    signature: str,
+    timestamp: str,
+    *,
+    now: float | None = None,
+) -> bool:
+    """Record a signed request; False if the same one was recorded before (a replay).
+
+    Kept in the database, not in memory, so a replay sent to another web process is refused too.
+    """
+    import time
+
+    try:
+        request_ts = int(timestamp)
+    except ValueError:
+        return False
+    now = time.time() if now is None else now
+    try:
+        with session_factory.begin() as session:
+            session.execute(
+                delete(SeenRequest).where(
+                    SeenRequest.request_ts < int(now) - 2 * REPLAY_WINDOW_SECONDS
+                )
+            )
+            session.add(SeenRequest(signature=signature[:100], request_ts=request_ts))
+    except IntegrityError:
+        return False
+    return True
 
 
 def bolt_request(raw_body: str, headers: dict[str, Any], query: str = "") -> BoltRequest:
@@ -120,9 +188,10 @@ class KmbotWeb:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            ok, body = self.healthy()
-            return _reply(start_response, 200 if ok else 503, json.dumps(body),
-                          "application/json")
+            ok, health = self.healthy()
+            return _reply(
+                start_response, 200 if ok else 503, json.dumps(health), "application/json"
+            )
         if path == EVENTS_PATH and method == "POST":
             try:
                 length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -131,9 +200,10 @@ class KmbotWeb:
             if length > 1_000_000:
                 return _reply(start_response, 413, "Request too large")
             raw = environ["wsgi.input"].read(length).decode("utf-8", errors="replace")
-            headers = {
+            headers: dict[str, Any] = {
                 key[5:].replace("_", "-").lower(): value
-                for key, value in environ.items() if key.startswith("HTTP_")
+                for key, value in environ.items()
+                if key.startswith("HTTP_")
             }
             if environ.get("CONTENT_TYPE"):
                 headers["content-type"] = environ["CONTENT_TYPE"]
@@ -141,23 +211,38 @@ class KmbotWeb:
             status = resp.status
             body = resp.body or ""
             ctype = (resp.headers.get("content-type") or ["text/plain"])[0]
-            extra = [(k, v) for k, vs in resp.headers.items() if k.lower() != "content-type"
-                     for v in vs]
+            extra = [
+                (k, v) for k, vs in resp.headers.items() if k.lower() != "content-type" for v in vs
+            ]
             return _reply(start_response, status, body, ctype, extra)
         if path == EVENTS_PATH:
             return _reply(start_response, 405, "Use POST")
         return _reply(start_response, 404, "Not found")
 
 
-_REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 413: "Payload Too Large", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    503: "Service Unavailable",
+}
 
 
-def _reply(start_response: Any, status: int, body: str, ctype: str = "text/plain",
-           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+def _reply(
+    start_response: Any,
+    status: int,
+    body: str,
+    ctype: str = "text/plain",
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
     data = body.encode("utf-8")
-    headers = [("Content-Type", ctype if "charset" in ctype else f"{ctype}; charset=utf-8"),
-               ("Content-Length", str(len(data)))] + (extra or [])
+    headers = [
+        ("Content-Type", ctype if "charset" in ctype else f"{ctype}; charset=utf-8"),
+        ("Content-Length", str(len(data))),
+    ] + (extra or [])
     start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [data]
 

@@ -40,7 +40,7 @@ class PostView:
 
     @property
     def label(self) -> str:
-        """"Want #12" or "Offer #7"."""
+        """ "Want #12" or "Offer #7"."""
         return f"{self.kind.capitalize()} #{self.id}"
 
     @property
@@ -131,7 +131,8 @@ def card(post: PostView) -> dict[str, Any]:
     blocks.append(_context(" · ".join(ctx)))
     if post.status == "open":
         label, action = (
-            ("I can help", ids.ACT_CAN_HELP) if post.kind == "want"
+            ("I can help", ids.ACT_CAN_HELP)
+            if post.kind == "want"
             else ("I'm interested", ids.ACT_INTERESTED)
         )
         blocks.append({"type": "actions", "elements": [_button(label, action, str(post.id))]})
@@ -171,13 +172,17 @@ def introduction(intro: IntroductionView) -> dict[str, Any]:
     blocks.append(_context(*[c for c in ctx if c]))
     blocks.append(_context("Contacts: " + _contact(w), "and " + _contact(o)))
     if intro.status == "proposed":
-        blocks.append({
-            "type": "actions",
-            "elements": [
-                _button("Useful — we're talking", ids.ACT_INTRO_USEFUL, str(intro.id), "primary"),
-                _button("Not a fit", ids.ACT_INTRO_NOT_FIT, str(intro.id)),
-            ],
-        })
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    _button(
+                        "Useful — we're talking", ids.ACT_INTRO_USEFUL, str(intro.id), "primary"
+                    ),
+                    _button("Not a fit", ids.ACT_INTRO_NOT_FIT, str(intro.id)),
+                ],
+            }
+        )
     else:
         by = f" by <@{intro.answered_by}>" if intro.answered_by else ""
         state = (
@@ -213,25 +218,35 @@ def post_confirmation(
         ]
         blocks.append(_section("Possible matches (shown only to you):\n" + "\n".join(rows)))
     if not introduced and not candidates:
-        blocks.append(_context(
-            "No match yet. I'll introduce you as soon as someone posts a match, and the "
-            "communities of practice will see it in their weekly nudge."
-        ))
+        blocks.append(
+            _context(
+                "No match yet. I'll introduce you as soon as someone posts a match, and the "
+                "communities of practice will see it in their weekly nudge."
+            )
+        )
     return {"text": f"Your {post.kind} is posted as {post.label}.", "blocks": blocks}
 
 
 def cap_reached(kind: str, limit: int, open_posts: Sequence[PostView]) -> dict[str, Any]:
     """The reply when a member already has the most open posts of a kind."""
-    blocks: list[Block] = [_section(
-        f"You already have {limit} open {kind}s, the most anyone can have at once (just like the "
-        f"flip chart's top {limit}). Close one to make room:"
-    )]
+    blocks: list[Block] = [
+        _section(
+            f"You already have {limit} open {kind}s, the most anyone can have at once "
+            f"(just like the "
+            f"flip chart's top {limit}). Close one to make room:"
+        )
+    ]
     for post in open_posts[:10]:
-        blocks.append({
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": f"*{post.label}* {escape(truncate(post.text, 200))}"},
-            "accessory": _button("Close", ids.ACT_CLOSE_POST, str(post.id)),
-        })
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{post.label}* {escape(truncate(post.text, 200))}",
+                },
+                "accessory": _button("Close", ids.ACT_CLOSE_POST, str(post.id)),
+            }
+        )
     return {"text": f"You already have {limit} open {kind}s.", "blocks": blocks}
 
 
@@ -244,8 +259,9 @@ def _option(text: str, value: str) -> Block:
     return {"text": _plain(text, 75), "value": value}
 
 
-def _static_select(action_id: str, placeholder: str, options: dict[str, str],
-                   initial: str | None = None) -> Block:
+def _static_select(
+    action_id: str, placeholder: str, options: dict[str, str], initial: str | None = None
+) -> Block:
     element: Block = {
         "type": "static_select",
         "action_id": action_id,
@@ -266,8 +282,11 @@ def post_modal(kind: str, *, text: str = "", private_metadata: str = "") -> dict
         else "For example: our lessons-learnt toolkit and how we ran it"
     )
     text_input: Block = {
-        "type": "plain_text_input", "action_id": ids.ACT_TEXT, "multiline": True,
-        "max_length": 1000, "placeholder": _plain(hint),
+        "type": "plain_text_input",
+        "action_id": ids.ACT_TEXT,
+        "multiline": True,
+        "max_length": 1000,
+        "placeholder": _plain(hint),
     }
     if text:
         text_input["initial_value"] = text[:1000]
@@ -279,26 +298,46 @@ def post_modal(kind: str, *, text: str = "", private_metadata: str = "") -> dict
         "submit": _plain("Post", 24),
         "close": _plain("Cancel", 24),
         "blocks": [
-            {"type": "input", "block_id": ids.BLK_TEXT, "label": _plain(what), "element": text_input},
-            {"type": "input", "block_id": ids.BLK_AREA, "optional": True,
-             "label": _plain("Knowledge area"),
-             "element": _static_select(ids.ACT_AREA, "Choose an area", KNOWLEDGE_AREAS)},
-            {"type": "input", "block_id": ids.BLK_PURPOSE, "optional": True,
-             "label": _plain("Purpose"),
-             "element": _static_select(ids.ACT_PURPOSE, "Choose a purpose", PURPOSES)},
-            {"type": "input", "block_id": ids.BLK_LINK, "optional": True,
-             "label": _plain("Link (optional)"),
-             "element": {"type": "url_text_input", "action_id": ids.ACT_LINK}},
+            {
+                "type": "input",
+                "block_id": ids.BLK_TEXT,
+                "label": _plain(what),
+                "element": text_input,
+            },
+            {
+                "type": "input",
+                "block_id": ids.BLK_AREA,
+                "optional": True,
+                "label": _plain("Knowledge area"),
+                "element": _static_select(ids.ACT_AREA, "Choose an area", KNOWLEDGE_AREAS),
+            },
+            {
+                "type": "input",
+                "block_id": ids.BLK_PURPOSE,
+                "optional": True,
+                "label": _plain("Purpose"),
+                "element": _static_select(ids.ACT_PURPOSE, "Choose a purpose", PURPOSES),
+            },
+            {
+                "type": "input",
+                "block_id": ids.BLK_LINK,
+                "optional": True,
+                "label": _plain("Link (optional)"),
+                "element": {"type": "url_text_input", "action_id": ids.ACT_LINK},
+            },
         ],
     }
 
 
-def join_modal(*, suggestions: Sequence[tuple[str, str]] = (), private_metadata: str = ""
-               ) -> dict[str, Any]:
+def join_modal(
+    *, suggestions: Sequence[tuple[str, str]] = (), private_metadata: str = ""
+) -> dict[str, Any]:
     """The modal asking which council a member works for, with a type-ahead picker."""
     picker: Block = {
-        "type": "external_select", "action_id": ids.ACT_COUNCIL,
-        "placeholder": _plain("Start typing your council's name"), "min_query_length": 2,
+        "type": "external_select",
+        "action_id": ids.ACT_COUNCIL,
+        "placeholder": _plain("Start typing your council's name"),
+        "min_query_length": 2,
     }
     if suggestions:
         value, label = suggestions[0]
@@ -315,18 +354,40 @@ def join_modal(*, suggestions: Sequence[tuple[str, str]] = (), private_metadata:
                 "Which council do you work for? Your posts are shown with its name, and you are "
                 "never matched with your own council."
             ),
-            {"type": "input", "block_id": ids.BLK_COUNCIL, "optional": True,
-             "label": _plain("Council"), "element": picker},
-            {"type": "input", "block_id": ids.BLK_COUNCIL_NEW, "optional": True,
-             "label": _plain("Not in the list? Type its name"),
-             "element": {"type": "plain_text_input", "action_id": ids.ACT_COUNCIL_NEW,
-                         "max_length": 200}},
-            {"type": "input", "block_id": ids.BLK_ROLE, "optional": True,
-             "label": _plain("Your role in the network"),
-             "element": _static_select(ids.ACT_ROLE, "Choose a role", {
-                 "change_agent": "Change Agent", "sponsor": "Sponsor",
-                 "practitioner": "Practitioner",
-             }, "practitioner")},
+            {
+                "type": "input",
+                "block_id": ids.BLK_COUNCIL,
+                "optional": True,
+                "label": _plain("Council"),
+                "element": picker,
+            },
+            {
+                "type": "input",
+                "block_id": ids.BLK_COUNCIL_NEW,
+                "optional": True,
+                "label": _plain("Not in the list? Type its name"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.ACT_COUNCIL_NEW,
+                    "max_length": 200,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.BLK_ROLE,
+                "optional": True,
+                "label": _plain("Your role in the network"),
+                "element": _static_select(
+                    ids.ACT_ROLE,
+                    "Choose a role",
+                    {
+                        "change_agent": "Change Agent",
+                        "sponsor": "Sponsor",
+                        "practitioner": "Practitioner",
+                    },
+                    "practitioner",
+                ),
+            },
         ],
     }
 
@@ -345,14 +406,31 @@ def outcome_modal(post: PostView) -> dict[str, Any]:
                 f"Great news about *{post.label}*. The network reports what matches save, so it "
                 f"helps to know roughly what this saved your council."
             ),
-            {"type": "input", "block_id": ids.BLK_DAYS, "optional": True,
-             "label": _plain("Time saved, in working days"),
-             "element": {"type": "number_input", "action_id": ids.ACT_DAYS,
-                         "is_decimal_allowed": True, "min_value": "0", "max_value": "5000"}},
-            {"type": "input", "block_id": ids.BLK_NOTE, "optional": True,
-             "label": _plain("A note (what it saved, what you did)"),
-             "element": {"type": "plain_text_input", "action_id": ids.ACT_NOTE,
-                         "multiline": True, "max_length": 1000}},
+            {
+                "type": "input",
+                "block_id": ids.BLK_DAYS,
+                "optional": True,
+                "label": _plain("Time saved, in working days"),
+                "element": {
+                    "type": "number_input",
+                    "action_id": ids.ACT_DAYS,
+                    "is_decimal_allowed": True,
+                    "min_value": "0",
+                    "max_value": "5000",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.BLK_NOTE,
+                "optional": True,
+                "label": _plain("A note (what it saved, what you did)"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.ACT_NOTE,
+                    "multiline": True,
+                    "max_length": 1000,
+                },
+            },
         ],
     }
 
@@ -371,24 +449,33 @@ def home(
     if council:
         blocks.append(_context(f"{escape(name or 'You')} · {escape(council)}"))
     else:
-        blocks.append(_section(
-            "You haven't joined yet. Post a want or an offer (`/want`, `/offer`) or type "
-            "`/km join` and I'll ask which council you work for."
-        ))
-    blocks.append({"type": "actions", "elements": [
-        _button("Post a want", ids.ACT_OPEN_POST_MODAL, "want", "primary"),
-        _button("Post an offer", ids.ACT_OPEN_POST_MODAL, "offer"),
-    ]})
+        blocks.append(
+            _section(
+                "You haven't joined yet. Post a want or an offer (`/want`, `/offer`) or type "
+                "`/km join` and I'll ask which council you work for."
+            )
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                _button("Post a want", ids.ACT_OPEN_POST_MODAL, "want", "primary"),
+                _button("Post an offer", ids.ACT_OPEN_POST_MODAL, "offer"),
+            ],
+        }
+    )
     blocks.append({"type": "divider"})
     open_posts = [p for p in posts if p.status == "open"]
     blocks.append({"type": "header", "text": _plain(f"Your open posts ({len(open_posts)})")})
     if not open_posts:
         blocks.append(_context("Nothing open. What does your council need, or what can it share?"))
     for post in open_posts[:20]:
-        blocks.append(_section(
-            f"*{post.label}* {escape(truncate(post.text, 300))}\n"
-            f"_Open until {date_text(post.expires_at)}_"
-        ))
+        blocks.append(
+            _section(
+                f"*{post.label}* {escape(truncate(post.text, 300))}\n"
+                f"_Open until {date_text(post.expires_at)}_"
+            )
+        )
         elements = [_button("Withdraw", ids.ACT_WITHDRAW, str(post.id))]
         if post.kind == "want":
             elements.insert(0, _button("Fulfilled", ids.ACT_FULFILLED, str(post.id), "primary"))
@@ -399,17 +486,30 @@ def home(
         blocks.append(_context("No introductions yet."))
     for intro in introductions[:20]:
         other = intro.offer if intro.want.id in member_post_ids else intro.want
-        state = {"proposed": "waiting for an answer", "confirmed": "useful — talking",
-                 "declined": "not a fit"}.get(intro.status, intro.status)
-        blocks.append(_section(
-            f"*{intro.want.label}* ↔ *{intro.offer.label}* with {escape(other.council)}: {state}\n"
-            f"{escape(truncate(other.text, 200))}"
-        ))
+        state = {
+            "proposed": "waiting for an answer",
+            "confirmed": "useful — talking",
+            "declined": "not a fit",
+        }.get(intro.status, intro.status)
+        blocks.append(
+            _section(
+                f"*{intro.want.label}* ↔ *{intro.offer.label}* "
+                f"with {escape(other.council)}: {state}\n"
+                f"{escape(truncate(other.text, 200))}"
+            )
+        )
         if intro.status == "proposed":
-            blocks.append({"type": "actions", "elements": [
-                _button("Useful — we're talking", ids.ACT_INTRO_USEFUL, str(intro.id), "primary"),
-                _button("Not a fit", ids.ACT_INTRO_NOT_FIT, str(intro.id)),
-            ]})
+            blocks.append(
+                {
+                    "type": "actions",
+                    "elements": [
+                        _button(
+                            "Useful — we're talking", ids.ACT_INTRO_USEFUL, str(intro.id), "primary"
+                        ),
+                        _button("Not a fit", ids.ACT_INTRO_NOT_FIT, str(intro.id)),
+                    ],
+                }
+            )
     # Slack allows 100 blocks in a Home view.
     return {"type": "home", "blocks": blocks[:100]}
 

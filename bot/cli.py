@@ -17,8 +17,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.errors import KmbotError
-from bot.workshop import RowProblem
 from bot.settings import ConfigError, Settings
+from bot.workshop import RowProblem
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,9 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings, out: TextIO) ->
     db.upgrade(settings.database_url, args.revision)
     engine = db.make_engine(settings.database_url)
     try:
-        out.write(f"Database is at revision {db.current_revision(engine)} ({_safe_url(settings)}).\n")
+        out.write(
+            f"Database is at revision {db.current_revision(engine)} ({_safe_url(settings)}).\n"
+        )
     finally:
         engine.dispose()
     return 0
@@ -120,7 +122,10 @@ def _import_file(
         with services.session_factory() as session:
             try:
                 summary = import_workshop(
-                    session, parsed, services.directory, expiry_days=settings.expiry_days,
+                    session,
+                    parsed,
+                    services.directory,
+                    expiry_days=settings.expiry_days,
                     on_row=bar.update,
                 )
             finally:
@@ -149,7 +154,8 @@ def _import_file(
     if summary.new_councils:
         out.write(
             "Councils not in the reference list, added as new: "
-            + ", ".join(summary.new_councils) + ".\n"
+            + ", ".join(summary.new_councils)
+            + ".\n"
         )
     if dry_run:
         out.write("Dry run: nothing was saved.\n")
@@ -199,10 +205,12 @@ def print_matches_table(rows: list, out: TextIO) -> None:  # type: ignore[type-a
     out.write(f"{'Score':>5}  {'Want':<{col}} {'Offer':<{col}}\n")
     out.write(f"{'-' * 5}  {'-' * (col - 1)} {'-' * (col - 1)}\n")
     for match, data, want_council, offer_council in rows:
-        left = textwrap.wrap(f"#{data['want']['id']} {want_council}: {data['want']['text']}",
-                             col - 1)
-        right = textwrap.wrap(f"#{data['offer']['id']} {offer_council}: {data['offer']['text']}",
-                              col - 1)
+        left = textwrap.wrap(
+            f"#{data['want']['id']} {want_council}: {data['want']['text']}", col - 1
+        )
+        right = textwrap.wrap(
+            f"#{data['offer']['id']} {offer_council}: {data['offer']['text']}", col - 1
+        )
         for i in range(max(len(left), len(right))):
             score = str(match.score) if i == 0 else ""
             a = left[i] if i < len(left) else ""
@@ -227,7 +235,9 @@ def cmd_matches(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
 
 def cmd_demo(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Load the bundled example workshop and show the introductions the bot would make."""
-    out.write(f"Loading the example workshop ({EXAMPLE_WORKSHOP.name}) into {_safe_url(settings)}\n\n")
+    out.write(
+        f"Loading the example workshop ({EXAMPLE_WORKSHOP.name}) into {_safe_url(settings)}\n\n"
+    )
     code = _import_file(EXAMPLE_WORKSHOP, settings, out, dry_run=False)
     if code:
         return code
@@ -241,8 +251,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Serve Slack's HTTP requests with a threaded WSGI server (gunicorn runs it in production)."""
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
     from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from bot.app import wsgi_from_env
 
@@ -258,8 +268,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             logger.debug("%s " + format, self.address_string(), *a)
 
     httpd = make_server(args.host, port, web, server_class=Server, handler_class=QuietHandler)
-    out.write(f"kmbot is serving Slack on http://{args.host}:{httpd.server_port}/slack/events "
-              f"(health: /healthz)\n")
+    out.write(
+        f"kmbot is serving Slack on http://{args.host}:{httpd.server_port}/slack/events "
+        f"(health: /healthz)\n"
+    )
     out.flush()
     try:
         httpd.serve_forever()
@@ -371,8 +383,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 2
     except SlackApiError as exc:
         error = exc.response.get("error") if exc.response is not None else None
-        sys.stderr.write(f"kmbot: Slack refused the request: {error or exc}. Check the tokens "
-                         "(SLACK_BOT_TOKEN, SLACK_APP_TOKEN) and the app's set-up.\n")
+        sys.stderr.write(
+            f"kmbot: Slack refused the request: {error or exc}. Check the tokens "
+            "(SLACK_BOT_TOKEN, SLACK_APP_TOKEN) and the app's set-up.\n"
+        )
         return 2
     except OperationalError as exc:
         sys.stderr.write(f"kmbot: cannot use the database: {exc.orig}\n")

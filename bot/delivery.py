@@ -24,11 +24,23 @@ METADATA_EVENT = "kmbot_outbox"
 _CHANNEL_ID = re.compile(r"^[CGDU][A-Z0-9]{2,}$")
 # Errors that will not cure themselves; retried slowly in case an admin fixes the app's set-up.
 _PERMANENT = {
-    "channel_not_found", "is_archived", "invalid_blocks", "msg_too_long", "no_text",
-    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "user_not_found",
-    "cannot_dm_bot", "invalid_arguments", "message_not_found", "cant_update_message",
+    "channel_not_found",
+    "is_archived",
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "user_not_found",
+    "cannot_dm_bot",
+    "invalid_arguments",
+    "message_not_found",
+    "cant_update_message",
 }
 MAX_ATTEMPTS = 12
+_MAX_LOOKUP_PAGES = 50  # 10,000 messages since the first attempt: enough for any channel
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
@@ -55,14 +67,17 @@ class Deliverer:
         client: WebClient,
         session_factory: sessionmaker[Session],
         *,
-        claim_seconds: float = 60.0,
+        claim_seconds: float | None = None,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         clock: Any = utcnow,
     ) -> None:
         self.client = client
         self.session_factory = session_factory
-        self.claim_seconds = claim_seconds
+        # A claim outlives one Slack call (it is renewed before each), so a crashed process's
+        # message is taken over within seconds, never while a live sender's call may still land.
+        timeout = float(getattr(client, "timeout", 10) or 10)
+        self.claim_seconds = claim_seconds if claim_seconds is not None else 2 * timeout + 5
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.clock = clock
@@ -113,9 +128,8 @@ class Deliverer:
             rounds += 1
             progressed = False
             for msg_id in self._due_ids(limit):
-                if self._claim(msg_id):
-                    if self._deliver_one(msg_id, report):
-                        progressed = True
+                if self._claim(msg_id) and self._deliver_one(msg_id, report):
+                    progressed = True
         return report
 
     def _due_ids(self, limit: int) -> list[int]:
@@ -154,6 +168,23 @@ class Deliverer:
             )
             return bool(getattr(result, "rowcount", 0) == 1)
 
+    def _renew_claim(self, msg_id: int) -> bool:
+        """Hold the claim for one more Slack call; False if it lapsed and someone else has it."""
+        now = self.clock()
+        with self.session_factory.begin() as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == msg_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.claimed_until.is_not(None),
+                    OutboxMessage.claimed_until >= now,
+                )
+                .values(claimed_until=now + timedelta(seconds=self.claim_seconds))
+                .execution_options(synchronize_session=False)
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)
+
     def _deliver_one(self, msg_id: int, report: DeliveryReport) -> bool:
         with self.session_factory() as session:
             msg = session.get(OutboxMessage, msg_id)
@@ -173,11 +204,15 @@ class Deliverer:
         try:
             channel = self._resolve_channel(snapshot.channel)
             if uncertain and snapshot.method == "chat.postMessage":
+                self._renew_claim(msg_id)
                 found = self._find_delivered(snapshot, channel)
                 if found is not None:
                     self._finish(msg_id, status=OutboxStatus.SENT, channel=channel, ts=found)
                     report.recovered += 1
                     return True
+            if not self._renew_claim(msg_id):
+                # Our claim lapsed (a very slow look-up) and another sender took the message over.
+                return False
             channel, ts = self._call(snapshot, channel)
         except SlackApiError as exc:
             self._failed(msg_id, snapshot, exc, report)
@@ -199,8 +234,7 @@ class Deliverer:
                 "channel": channel,
                 "text": payload.get("text", ""),
                 "blocks": payload.get("blocks"),
-                "metadata": {"event_type": METADATA_EVENT,
-                             "event_payload": {"outbox_id": snap.id}},
+                "metadata": {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": snap.id}},
                 "unfurl_links": False,
             }
             if snap.thread_ts:
@@ -209,13 +243,17 @@ class Deliverer:
             return resp.get("channel"), resp.get("ts")
         if snap.method == "chat.update":
             resp = self.client.chat_update(
-                channel=channel, ts=snap.thread_ts or payload.get("ts"),
-                text=payload.get("text", ""), blocks=payload.get("blocks"),
+                channel=str(channel),
+                ts=str(snap.thread_ts or payload.get("ts")),
+                text=payload.get("text", ""),
+                blocks=payload.get("blocks"),
             )
             return resp.get("channel"), resp.get("ts")
         if snap.method == "chat.postEphemeral":
             resp = self.client.chat_postEphemeral(
-                channel=channel, user=payload["user"], text=payload.get("text", ""),
+                channel=str(channel),
+                user=payload["user"],
+                text=payload.get("text", ""),
                 blocks=payload.get("blocks"),
             )
             return channel, resp.get("message_ts")
@@ -237,8 +275,12 @@ class Deliverer:
         cursor = None
         while True:
             resp = self.client.conversations_list(
-                limit=1000, cursor=cursor, exclude_archived=True, types="public_channel,private_channel"
+                limit=1000,
+                cursor=cursor,
+                exclude_archived=True,
+                types="public_channel,private_channel",
             )
+            ch: dict[str, Any]
             for ch in resp.get("channels", []):
                 self._channel_ids[ch["name"]] = ch["id"]
             cursor = (resp.get("response_metadata") or {}).get("next_cursor")
@@ -246,7 +288,8 @@ class Deliverer:
                 break
         if name not in self._channel_ids:
             raise SlackApiError(
-                f"channel #{name} not found", _FakeResponse({"ok": False, "error": "channel_not_found"})
+                f"channel #{name} not found",
+                _FakeResponse({"ok": False, "error": "channel_not_found"}),
             )
         return self._channel_ids[name]
 
@@ -254,32 +297,50 @@ class Deliverer:
         """Look in the channel (or thread) for a message carrying this outbox id."""
         if channel is None:
             return None
-        if snap.thread_ts:
-            resp = self.client.conversations_replies(
-                channel=channel, ts=snap.thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            oldest = f"{snap.created_at.timestamp() - 120:.6f}"
-            resp = self.client.conversations_history(
-                channel=channel, oldest=oldest, include_all_metadata=True, limit=200
-            )
-        for message in resp.get("messages", []):
-            md = message.get("metadata") or {}
-            if md.get("event_type") == METADATA_EVENT and (md.get("event_payload") or {}).get(
-                "outbox_id"
-            ) == snap.id:
-                return str(message["ts"])
-        return None
+        cursor: str | None = None
+        # Every page, not just the first: in a busy channel the message may be further back, and
+        # missing it would mean posting it twice.
+        for _page in range(_MAX_LOOKUP_PAGES):
+            if snap.thread_ts:
+                resp = self.client.conversations_replies(
+                    channel=channel,
+                    ts=snap.thread_ts,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            else:
+                oldest = f"{snap.created_at.timestamp() - 120:.6f}"
+                resp = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+            message: dict[str, Any]
+            for message in resp.get("messages", []):
+                md: dict[str, Any] = message.get("metadata") or {}
+                if (
+                    md.get("event_type") == METADATA_EVENT
+                    and (md.get("event_payload") or {}).get("outbox_id") == snap.id
+                ):
+                    return str(message["ts"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        raise RuntimeError(f"could not finish looking for outbox message {snap.id}; will retry")
 
     # ------------------------------------------------------------ outcomes
-    def _failed(self, msg_id: int, snap: _Snapshot, exc: SlackApiError,
-                report: DeliveryReport) -> None:
+    def _failed(
+        self, msg_id: int, snap: _Snapshot, exc: SlackApiError, report: DeliveryReport
+    ) -> None:
         status = getattr(exc.response, "status_code", 200)
         error = exc.response.get("error", "") if exc.response is not None else ""
         report.failed += 1
         report.errors[error or str(status)] += 1
         if status == 429:
-            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            retry_after = _retry_after(exc.response.headers)
             # Slack refused it outright: nothing was posted.
             self._retry(msg_id, snap, "rate limited", uncertain=False, delay=retry_after)
             return
@@ -288,7 +349,7 @@ class Deliverer:
             return
         if error == "not_in_channel" and snap.channel:
             try:
-                self.client.conversations_join(channel=self._resolve_channel(snap.channel))
+                self.client.conversations_join(channel=str(self._resolve_channel(snap.channel)))
             except SlackApiError:
                 logger.warning("Could not join %s", snap.channel)
             self._retry(msg_id, snap, error, uncertain=False, delay=0.0)
@@ -299,11 +360,23 @@ class Deliverer:
             report.dead += 1
             return
         logger.warning("Slack refused outbox message %s (%s): %s", msg_id, snap.kind, error)
-        self._retry(msg_id, snap, error or f"HTTP {status}", uncertain=False,
-                    delay=60.0 if error in _PERMANENT else None)
+        self._retry(
+            msg_id,
+            snap,
+            error or f"HTTP {status}",
+            uncertain=False,
+            delay=60.0 if error in _PERMANENT else None,
+        )
 
-    def _retry(self, msg_id: int, snap: _Snapshot, error: str, *, uncertain: bool,
-               delay: float | None = None) -> None:
+    def _retry(
+        self,
+        msg_id: int,
+        snap: _Snapshot,
+        error: str,
+        *,
+        uncertain: bool,
+        delay: float | None = None,
+    ) -> None:
         if delay is None:
             delay = min(self.backoff_cap, self.backoff_base * (2 ** max(snap.attempts - 1, 0)))
             delay *= random.uniform(0.8, 1.2)
@@ -312,13 +385,22 @@ class Deliverer:
                 update(OutboxMessage)
                 .where(OutboxMessage.id == msg_id)
                 .values(
-                    uncertain=uncertain, last_error=error[:500], claimed_until=None,
+                    uncertain=uncertain,
+                    last_error=error[:500],
+                    claimed_until=None,
                     next_attempt_at=self.clock() + timedelta(seconds=delay),
                 )
             )
 
-    def _finish(self, msg_id: int, *, status: OutboxStatus, channel: str | None = None,
-                ts: str | None = None, error: str | None = None) -> None:
+    def _finish(
+        self,
+        msg_id: int,
+        *,
+        status: OutboxStatus,
+        channel: str | None = None,
+        ts: str | None = None,
+        error: str | None = None,
+    ) -> None:
         with self.session_factory.begin() as session:
             msg = session.get(OutboxMessage, msg_id)
             assert msg is not None
@@ -330,6 +412,18 @@ class Deliverer:
             if status == OutboxStatus.SENT:
                 msg.sent_channel, msg.sent_ts, msg.sent_at = channel, ts, self.clock()
                 _record_where(session, msg)
+
+
+def _retry_after(headers: Any) -> float:
+    """Seconds Slack asked us to wait (header names are case-insensitive; HTTP/2 lowercases)."""
+    for name, value in dict(headers or {}).items():
+        if str(name).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            try:
+                return min(max(float(raw), 0.0), 3600.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0
 
 
 def _record_where(session: Session, msg: OutboxMessage) -> None:
@@ -365,8 +459,16 @@ class _Snapshot:
             thread_ts = thread_ts or parent.sent_ts
             if msg.method == "chat.update":
                 channel = parent.sent_channel
-        return cls(msg.id, msg.kind, msg.method, channel, thread_ts, dict(msg.payload),
-                   msg.attempts, msg.created_at)
+        return cls(
+            msg.id,
+            msg.kind,
+            msg.method,
+            channel,
+            thread_ts,
+            dict(msg.payload),
+            msg.attempts,
+            msg.created_at,
+        )
 
 
 class _FakeResponse(dict):  # type: ignore[type-arg]
@@ -377,6 +479,3 @@ class _FakeResponse(dict):  # type: ignore[type-arg]
 
     def get(self, key: str, default: Any = None) -> Any:  # noqa: D102
         return super().get(key, default)
-
-
-

@@ -100,8 +100,14 @@ def import_workshop(
 
 
 def _post_for(
-    session: Session, row: WorkshopRow, fp: str, councils: dict[str, Council],
-    directory: CouncilDirectory, summary: ImportSummary, now: object, expires: object,
+    session: Session,
+    row: WorkshopRow,
+    fp: str,
+    councils: dict[str, Council],
+    directory: CouncilDirectory,
+    summary: ImportSummary,
+    now: object,
+    expires: object,
 ) -> Post:
     council = councils[row.council.casefold()]
     member, new = find_or_add_workshop_member(
@@ -115,7 +121,18 @@ def _post_for(
     else:
         summary.added_offers += 1
     return Post(
-        kind=kind, member_id=member.id, council_id=council.id, text=row.text, area=row.area,
-        purpose=row.purpose, link=row.link, status=PostStatus.OPEN, source="workshop",
-        fingerprint=fp, created_at=now, refreshed_at=now, expires_at=expires, changed_at=now,
+        kind=kind,
+        member_id=member.id,
+        council_id=council.id,
+        text=row.text,
+        area=row.area,
+        purpose=row.purpose,
+        link=row.link,
+        status=PostStatus.OPEN,
+        source="workshop",
+        fingerprint=fp,
+        created_at=now,
+        refreshed_at=now,
+        expires_at=expires,
+        changed_at=now,
     )

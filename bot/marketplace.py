@@ -24,9 +24,9 @@ from storage.models import (
     Introduction,
     IntroductionStatus,
     Member,
-    Outcome,
     OutboxMessage,
     OutboxStatus,
+    Outcome,
     PendingPost,
     Post,
     PostKind,
@@ -51,7 +51,9 @@ class ProposedIntroduction:
         return {
             "want": {"id": self.want.id, "council": self.want.council.name, "text": self.want.text},
             "offer": {
-                "id": self.offer.id, "council": self.offer.council.name, "text": self.offer.text
+                "id": self.offer.id,
+                "council": self.offer.council.name,
+                "text": self.offer.text,
             },
             "score": self.score,
         }
@@ -68,22 +70,28 @@ def proposed_introductions(session: Session, matcher: MarketMatcher) -> list[Pro
         )
     }
     return [
-        ProposedIntroduction(posts[m.want_id], posts[m.offer_id], m.score, m.reasons)
-        for m in found
+        ProposedIntroduction(posts[m.want_id], posts[m.offer_id], m.score, m.reasons) for m in found
     ]
 
 
 # ---------------------------------------------------------------- views of stored things
 
+
 def post_view(post: Post) -> PostView:
     """What the builders need to show a stored post."""
     member = post.member
     return PostView(
-        id=post.id, kind=str(post.kind), text=post.text, council=post.council.name,
+        id=post.id,
+        kind=str(post.kind),
+        text=post.text,
+        council=post.council.name,
         author_name=member.name if member else None,
         author_slack_id=member.slack_user_id if member else None,
         author_email=member.email if member else None,
-        area=post.area, purpose=post.purpose, link=post.link, status=str(post.status),
+        area=post.area,
+        purpose=post.purpose,
+        link=post.link,
+        status=str(post.status),
         expires_at=post.expires_at,
     )
 
@@ -92,8 +100,13 @@ def introduction_view(intro: Introduction, session: Session) -> IntroductionView
     """What the builders need to show a stored introduction."""
     answered = session.get(Member, intro.answered_by_id) if intro.answered_by_id else None
     return IntroductionView(
-        id=intro.id, want=post_view(intro.want), offer=post_view(intro.offer), score=intro.score,
-        reasons=tuple(intro.reasons or ()), status=str(intro.status), manual=intro.manual,
+        id=intro.id,
+        want=post_view(intro.want),
+        offer=post_view(intro.offer),
+        score=intro.score,
+        reasons=tuple(intro.reasons or ()),
+        status=str(intro.status),
+        manual=intro.manual,
         answered_by=answered.slack_user_id if answered else None,
     )
 
@@ -119,7 +132,11 @@ class PublishResult:
 
 
 def validate_post_fields(
-    text: str, *, max_length: int, area: str | None = None, purpose: str | None = None,
+    text: str,
+    *,
+    max_length: int,
+    area: str | None = None,
+    purpose: str | None = None,
     link: str | None = None,
 ) -> tuple[str, str | None, str | None, str | None]:
     """Clean and check what a member typed; raises InvalidInput with a specific message."""
@@ -136,9 +153,7 @@ def validate_post_fields(
         raise InvalidInput("That is too short to match on. Please say a little more.")
     area = (area or "").strip().upper() or None
     if area is not None and area not in KNOWLEDGE_AREAS:
-        raise InvalidInput(
-            "Knowledge area must be one of " + ", ".join(KNOWLEDGE_AREAS) + "."
-        )
+        raise InvalidInput("Knowledge area must be one of " + ", ".join(KNOWLEDGE_AREAS) + ".")
     purpose = (purpose or "").strip().lower() or None
     if purpose is not None and purpose not in PURPOSES:
         raise InvalidInput("Purpose must be one of " + ", ".join(PURPOSES) + ".")
@@ -186,30 +201,53 @@ def publish_post(
         raise PostLimitReached(str(kind), settings.max_open_posts, [post_view(p) for p in open_now])
     now = now or utcnow()
     post = Post(
-        kind=kind, member_id=member.id, council_id=member.council_id, text=text, area=area,
-        purpose=purpose, link=link, status=PostStatus.OPEN, source="slack", created_at=now,
-        refreshed_at=now, expires_at=now + timedelta(days=settings.expiry_days), changed_at=now,
+        kind=kind,
+        member_id=member.id,
+        council_id=member.council_id,
+        text=text,
+        area=area,
+        purpose=purpose,
+        link=link,
+        status=PostStatus.OPEN,
+        source="slack",
+        created_at=now,
+        refreshed_at=now,
+        expires_at=now + timedelta(days=settings.expiry_days),
+        changed_at=now,
     )
     session.add(post)
     session.flush()
     card = outbox.enqueue(
-        session, kind="card", channel=settings.marketplace_channel,
-        payload=blocks.card(post_view(post)), post_id=post.id, dedupe_key=f"card:{post.id}",
+        session,
+        kind="card",
+        channel=settings.marketplace_channel,
+        payload=blocks.card(post_view(post)),
+        post_id=post.id,
+        dedupe_key=f"card:{post.id}",
     )
     matcher.refresh(session)
     strong = matcher.matches_for(session, post)
     intros: list[Introduction] = []
     for m in strong:
-        intro = _introduce(session, m.want_id, m.offer_id, m.score, m.reasons, settings=settings,
-                           new_card=card, new_post=post)
+        intro = _introduce(
+            session,
+            m.want_id,
+            m.offer_id,
+            m.score,
+            m.reasons,
+            settings=settings,
+            new_card=card,
+            new_post=post,
+        )
         if intro is not None:
             intros.append(intro)
     if help_for is not None:
         other = session.get(Post, help_for)
         if other is not None and other.status == PostStatus.OPEN and other.kind != kind:
             want, offer = (post, other) if kind == PostKind.WANT else (other, post)
-            intro = introduce_manually(session, want, offer, made_by=member, settings=settings,
-                                       matcher=matcher)
+            intro = introduce_manually(
+                session, want, offer, made_by=member, settings=settings, matcher=matcher
+            )
             if intro is not None and intro not in intros:
                 intros.append(intro)
     weaker = matcher.matches_for(
@@ -229,18 +267,37 @@ def publish_post(
 
 
 def _introduce(
-    session: Session, want_id: int, offer_id: int, score: int, reasons: tuple[str, ...], *,
-    settings: Settings, manual: bool = False, made_by: Member | None = None,
-    new_card: OutboxMessage | None = None, new_post: Post | None = None,
+    session: Session,
+    want_id: int,
+    offer_id: int,
+    score: int,
+    reasons: tuple[str, ...],
+    *,
+    settings: Settings,
+    manual: bool = False,
+    made_by: Member | None = None,
+    new_card: OutboxMessage | None = None,
+    new_post: Post | None = None,
 ) -> Introduction | None:
     """Record an introduction and owe Slack its message; None if the pair was introduced already."""
-    if session.scalar(select(Introduction.id).where(
-        Introduction.want_id == want_id, Introduction.offer_id == offer_id
-    )) is not None:
+    if (
+        session.scalar(
+            select(Introduction.id).where(
+                Introduction.want_id == want_id, Introduction.offer_id == offer_id
+            )
+        )
+        is not None
+    ):
         return None
-    intro = Introduction(want_id=want_id, offer_id=offer_id, score=score, reasons=list(reasons),
-                         status=IntroductionStatus.PROPOSED, manual=manual,
-                         made_by_id=made_by.id if made_by else None)
+    intro = Introduction(
+        want_id=want_id,
+        offer_id=offer_id,
+        score=score,
+        reasons=list(reasons),
+        status=IntroductionStatus.PROPOSED,
+        manual=manual,
+        made_by_id=made_by.id if made_by else None,
+    )
     try:
         with session.begin_nested():
             session.add(intro)
@@ -261,16 +318,29 @@ def _introduce(
     else:
         parent = outbox.card_message(session, want_id)
         if parent is None:
-            channel = settings.marketplace_channel  # no card (e.g. from a workshop): post on its own
+            channel = (
+                settings.marketplace_channel
+            )  # no card (e.g. from a workshop): post on its own
     outbox.enqueue(
-        session, kind="introduction", channel=channel, thread_ts=thread_ts, parent=parent,
-        payload=payload, introduction_id=intro.id, dedupe_key=f"intro:{intro.id}",
+        session,
+        kind="introduction",
+        channel=channel,
+        thread_ts=thread_ts,
+        parent=parent,
+        payload=payload,
+        introduction_id=intro.id,
+        dedupe_key=f"intro:{intro.id}",
     )
     return intro
 
 
 def introduce_manually(
-    session: Session, want: Post, offer: Post, *, made_by: Member | None, settings: Settings,
+    session: Session,
+    want: Post,
+    offer: Post,
+    *,
+    made_by: Member | None,
+    settings: Settings,
     matcher: MarketMatcher,
 ) -> Introduction | None:
     """Introduce a chosen want and offer (a member's "I can help", or a facilitator)."""
@@ -281,14 +351,15 @@ def introduce_manually(
     if want.council_id == offer.council_id:
         raise InvalidInput("Those two posts are from the same council.")
     score, reasons = score_pair(want.text, offer.text, matcher.index)
-    return _introduce(session, want.id, offer.id, score, reasons, settings=settings, manual=True,
-                      made_by=made_by)
+    return _introduce(
+        session, want.id, offer.id, score, reasons, settings=settings, manual=True, made_by=made_by
+    )
 
 
 def offer_help(
     session: Session, member: Member, post_id: int, *, settings: Settings, matcher: MarketMatcher
 ) -> Introduction | None:
-    """"I can help" / "I'm interested" on a card: introduce with the member's best open post.
+    """ "I can help" / "I'm interested" on a card: introduce with the member's best open post.
 
     Returns None when the member has no open post of the other kind (the caller then asks them
     to post one).
@@ -313,8 +384,9 @@ def offer_help(
         )[0],
     )
     want, offer = (target, best) if target.kind == PostKind.WANT else (best, target)
-    intro = introduce_manually(session, want, offer, made_by=member, settings=settings,
-                               matcher=matcher)
+    intro = introduce_manually(
+        session, want, offer, made_by=member, settings=settings, matcher=matcher
+    )
     if intro is None:
         raise InvalidInput(f"Want #{want.id} and offer #{offer.id} have already been introduced.")
     return intro
@@ -348,26 +420,39 @@ def _owe_update(session: Session, intro: Introduction) -> None:
     """Owe Slack an update of the introduction's message so everyone sees its new state."""
     payload = blocks.introduction(introduction_view(intro, session))
     msg = session.scalar(
-        select(OutboxMessage).where(OutboxMessage.introduction_id == intro.id,
-                                    OutboxMessage.kind == "introduction")
+        select(OutboxMessage).where(
+            OutboxMessage.introduction_id == intro.id, OutboxMessage.kind == "introduction"
+        )
     )
     if msg is None:
         return
     if msg.status == OutboxStatus.PENDING:
         msg.payload = payload  # not sent yet: send the new state straight away
         return
-    outbox.enqueue(session, kind="introduction_update", method="chat.update", parent=msg,
-                   payload=payload, introduction_id=intro.id)
+    outbox.enqueue(
+        session,
+        kind="introduction_update",
+        method="chat.update",
+        parent=msg,
+        payload=payload,
+        introduction_id=intro.id,
+    )
 
 
 CLOSED_STATES = {
-    "fulfilled": PostStatus.FULFILLED, "withdrawn": PostStatus.WITHDRAWN,
+    "fulfilled": PostStatus.FULFILLED,
+    "withdrawn": PostStatus.WITHDRAWN,
 }
 
 
 def close_post(
-    session: Session, member: Member, post_id: int, status: PostStatus, *,
-    matcher: MarketMatcher | None = None, now: datetime | None = None,
+    session: Session,
+    member: Member,
+    post_id: int,
+    status: PostStatus,
+    *,
+    matcher: MarketMatcher | None = None,
+    now: datetime | None = None,
 ) -> Post:
     """The owner closes their post as fulfilled or withdrawn."""
     post = session.get(Post, post_id)
@@ -383,8 +468,9 @@ def close_post(
     return post
 
 
-def set_status(session: Session, post: Post, status: PostStatus, *,
-               now: datetime | None = None) -> None:
+def set_status(
+    session: Session, post: Post, status: PostStatus, *, now: datetime | None = None
+) -> None:
     """Change a post's status and owe Slack the updated card."""
     now = now or utcnow()
     post.status = status
@@ -398,8 +484,14 @@ def set_status(session: Session, post: Post, status: PostStatus, *,
     if card.status == OutboxStatus.PENDING:
         card.payload = payload
     else:
-        outbox.enqueue(session, kind="card_update", method="chat.update", parent=card,
-                       payload=payload, post_id=post.id)
+        outbox.enqueue(
+            session,
+            kind="card_update",
+            method="chat.update",
+            parent=card,
+            payload=payload,
+            post_id=post.id,
+        )
 
 
 def record_outcome(
@@ -417,9 +509,10 @@ def record_outcome(
         outcome = Outcome(post_id=post_id, recorded_by_id=member.id)
         session.add(outcome)
     confirmed = session.scalar(
-        select(Introduction.id).where(Introduction.want_id == post_id,
-                                      Introduction.status == IntroductionStatus.CONFIRMED)
-        .order_by(Introduction.id.desc()).limit(1)
+        select(Introduction.id)
+        .where(Introduction.want_id == post_id, Introduction.status == IntroductionStatus.CONFIRMED)
+        .order_by(Introduction.id.desc())
+        .limit(1)
     )
     outcome.days_saved, outcome.note, outcome.introduction_id = days, note, confirmed
     session.flush()
@@ -429,12 +522,15 @@ def record_outcome(
 # ---------------------------------------------------------------- finding posts
 
 
-def search_posts(session: Session, matcher: MarketMatcher, text: str, *, limit: int = 10
-                 ) -> list[tuple[Post, int]]:
+def search_posts(
+    session: Session, matcher: MarketMatcher, text: str, *, limit: int = 10
+) -> list[tuple[Post, int]]:
     """Open posts ranked by how well they match ``text``, both kinds."""
     text = clean_post_text(text)
     if not has_visible_text(text):
-        raise InvalidInput("Tell me what to search for, e.g. `/km search information asset register`.")
+        raise InvalidInput(
+            "Tell me what to search for, e.g. `/km search information asset register`."
+        )
     matcher.refresh(session)
     found: dict[int, int] = {}
     for kind in ("want", "offer"):
@@ -444,7 +540,9 @@ def search_posts(session: Session, matcher: MarketMatcher, text: str, *, limit: 
                 pid = m.offer_id if kind == "want" else m.want_id
                 found[pid] = max(found.get(pid, 0), m.score)
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_([i for i, _ in ranked])))}
+    posts = {
+        p.id: p for p in session.scalars(select(Post).where(Post.id.in_([i for i, _ in ranked])))
+    }
     return [(posts[i], s) for i, s in ranked if i in posts and posts[i].status == PostStatus.OPEN]
 
 
@@ -478,12 +576,26 @@ def member_overview(session: Session, member: Member | None) -> MemberOverview:
 
 
 def keep_pending(
-    session: Session, *, team_id: str, user_id: str, kind: PostKind, text: str,
-    area: str | None = None, purpose: str | None = None, link: str | None = None,
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    kind: PostKind,
+    text: str,
+    area: str | None = None,
+    purpose: str | None = None,
+    link: str | None = None,
 ) -> PendingPost:
     """Keep a post while its author tells us their council."""
-    pending = PendingPost(slack_team_id=team_id, slack_user_id=user_id, kind=kind, text=text,
-                          area=area, purpose=purpose, link=link)
+    pending = PendingPost(
+        slack_team_id=team_id,
+        slack_user_id=user_id,
+        kind=kind,
+        text=text,
+        area=area,
+        purpose=purpose,
+        link=link,
+    )
     session.add(pending)
     session.flush()
     return pending
@@ -491,18 +603,22 @@ def keep_pending(
 
 def take_pending(session: Session, team_id: str, user_id: str) -> list[PendingPost]:
     """The posts kept for a member who has now joined, removed from the waiting list."""
-    rows = list(session.scalars(
-        select(PendingPost).where(PendingPost.slack_team_id == team_id,
-                                  PendingPost.slack_user_id == user_id).order_by(PendingPost.id)
-    ))
+    rows = list(
+        session.scalars(
+            select(PendingPost)
+            .where(PendingPost.slack_team_id == team_id, PendingPost.slack_user_id == user_id)
+            .order_by(PendingPost.id)
+        )
+    )
     for row in rows:
         session.delete(row)
     session.flush()
     return rows
 
 
-def notify_member(session: Session, member: Member, payload: dict[str, Any], *, kind: str = "notice"
-                  ) -> None:
+def notify_member(
+    session: Session, member: Member, payload: dict[str, Any], *, kind: str = "notice"
+) -> None:
     """Owe a member a direct message (delivered and retried like everything else)."""
     if member.slack_user_id:
         outbox.enqueue(session, kind=kind, channel=member.slack_user_id, payload=payload)

@@ -30,7 +30,10 @@ _OVERLAP = timedelta(seconds=60)
 def for_matching(post: Post) -> PostForMatching:
     """The matching engine's view of a stored post."""
     return PostForMatching(
-        id=post.id, kind=str(post.kind), council_id=post.council_id, text=post.text,
+        id=post.id,
+        kind=str(post.kind),
+        council_id=post.council_id,
+        text=post.text,
         area=post.area,
     )
 
@@ -67,8 +70,9 @@ class MarketMatcher:
             for pid, kind, council_id, text, area, status, changed_at in rows:
                 if status == PostStatus.OPEN:
                     self.index.add(
-                        PostForMatching(id=pid, kind=str(kind), council_id=council_id,
-                                        text=text, area=area)
+                        PostForMatching(
+                            id=pid, kind=str(kind), council_id=council_id, text=text, area=area
+                        )
                     )
                 else:
                     self.index.remove(pid)
@@ -96,7 +100,11 @@ class MarketMatcher:
             self.index.remove(post_id)
 
     def matches_for(
-        self, session: Session, post: Post, *, threshold: int | None = None,
+        self,
+        session: Session,
+        post: Post,
+        *,
+        threshold: int | None = None,
         limit: int | None = None,
     ) -> list[Match]:
         """Matches for a stored post, excluding pairs already introduced."""
@@ -119,6 +127,7 @@ class MarketMatcher:
         pairs = queries.introduced_pairs(session)
         with self._lock:
             return self.index.all_matches(
-                threshold=self.intro_threshold, max_per_post=self.max_intros,
+                threshold=self.intro_threshold,
+                max_per_post=self.max_intros,
                 already_introduced=pairs,
             )

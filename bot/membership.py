@@ -34,9 +34,16 @@ def seed_reference_councils(session: Session, records: list[CouncilRecord]) -> i
 def council_from_record(rec: CouncilRecord) -> Council:
     """A new stored council from a reference record."""
     return Council(
-        name=rec.name, short_name=rec.short_name, code=rec.code, gss_code=rec.gss_code,
-        nation=rec.nation, region=rec.region, type=rec.type, web_domain=rec.web_domain,
-        other_names=list(rec.alt_names), is_reference=True,
+        name=rec.name,
+        short_name=rec.short_name,
+        code=rec.code,
+        gss_code=rec.gss_code,
+        nation=rec.nation,
+        region=rec.region,
+        type=rec.type,
+        web_domain=rec.web_domain,
+        other_names=list(rec.alt_names),
+        is_reference=True,
     )
 
 
@@ -52,8 +59,9 @@ class AmbiguousCouncil(InvalidInput):
     def __init__(self, typed: str, names: list[str]) -> None:
         self.names = names
         listed = "; ".join(names[:5])
-        super().__init__(f"“{typed}” could be more than one council ({listed}). "
-                         "Please give the full name.")
+        super().__init__(
+            f"“{typed}” could be more than one council ({listed}). Please give the full name."
+        )
 
 
 @dataclass
@@ -68,7 +76,7 @@ class CouncilChoice:
 def council_for(
     session: Session, typed: str, directory: CouncilDirectory, *, create: bool = True
 ) -> CouncilChoice | None:
-    """The stored council for what someone typed; a council we do not know is added if ``create``."""
+    """The stored council for what someone typed; an unknown one is added if ``create``."""
     typed = " ".join(typed.split())
     if not typed:
         raise InvalidInput("Please give the name of your council.")
@@ -133,8 +141,13 @@ def _match_non_reference(session: Session, typed: str) -> Council | None:
 
 def _short(name: str) -> str:
     short = name
-    for suffix in (" County Council", " City Council", " Borough Council", " District Council",
-                   " Council"):
+    for suffix in (
+        " County Council",
+        " City Council",
+        " Borough Council",
+        " District Council",
+        " Council",
+    ):
         if short.lower().endswith(suffix.lower()):
             short = short[: -len(suffix)]
             break
@@ -149,8 +162,12 @@ def find_or_add_workshop_member(
     if member is not None:
         return member, False
     member = Member(
-        slack_user_id=None, slack_team_id="", name=name, email=email or None,
-        council_id=council.id, role=Role.PRACTITIONER,
+        slack_user_id=None,
+        slack_team_id="",
+        name=name,
+        email=email or None,
+        council_id=council.id,
+        role=Role.PRACTITIONER,
     )
     session.add(member)
     session.flush()
@@ -158,8 +175,14 @@ def find_or_add_workshop_member(
 
 
 def join_member(
-    session: Session, *, team_id: str, user_id: str, council: Council,
-    name: str | None = None, email: str | None = None, role: Role | None = None,
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    council: Council,
+    name: str | None = None,
+    email: str | None = None,
+    role: Role | None = None,
 ) -> Member:
     """Add a Slack user as a member of a council, or change the council of an existing member."""
     member = queries.member_by_slack_id(session, team_id, user_id)
@@ -187,8 +210,9 @@ def _unclaimed_by_email(session: Session, email: str | None) -> Member | None:
     if not email:
         return None
     return session.scalar(
-        select(Member).where(func.lower(Member.email) == email.lower(),
-                             Member.slack_user_id.is_(None))
+        select(Member).where(
+            func.lower(Member.email) == email.lower(), Member.slack_user_id.is_(None)
+        )
     )
 
 

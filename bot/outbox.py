@@ -27,14 +27,23 @@ def enqueue(
 ) -> OutboxMessage:
     """Owe Slack a message; with ``parent``, it is posted in the thread of the parent's message."""
     if dedupe_key is not None:
-        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        existing = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
         if existing is not None:
             return existing
     msg = OutboxMessage(
-        kind=kind, method=method, channel=channel, payload=payload,
-        parent_id=parent.id if parent is not None else None, thread_ts=thread_ts,
-        dedupe_key=dedupe_key, post_id=post_id, introduction_id=introduction_id,
-        status=OutboxStatus.PENDING, next_attempt_at=not_before or utcnow(),
+        kind=kind,
+        method=method,
+        channel=channel,
+        payload=payload,
+        parent_id=parent.id if parent is not None else None,
+        thread_ts=thread_ts,
+        dedupe_key=dedupe_key,
+        post_id=post_id,
+        introduction_id=introduction_id,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=not_before or utcnow(),
     )
     if parent is not None and parent.id is None:
         session.flush()
@@ -60,7 +69,9 @@ def pending_count(session: Session) -> int:
 
     return int(
         session.scalar(
-            select(func.count()).select_from(OutboxMessage)
+            select(func.count())
+            .select_from(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.PENDING)
-        ) or 0
+        )
+        or 0
     )

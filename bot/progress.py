@@ -10,8 +10,9 @@ from typing import TextIO
 class ProgressBar:
     """Draws ``label [#####     ] 42% 4,200/10,000`` on stderr, at most ten times a second."""
 
-    def __init__(self, total: int, label: str, *, stream: TextIO | None = None,
-                 force: bool = False) -> None:
+    def __init__(
+        self, total: int, label: str, *, stream: TextIO | None = None, force: bool = False
+    ) -> None:
         self.total = max(total, 1)
         self.label = label
         self.stream = stream or sys.stderr

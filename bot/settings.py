@@ -83,7 +83,8 @@ class Settings:
         """Build settings from environment variables (``os.environ`` by default)."""
         env = os.environ if env is None else env
         facilitators = tuple(
-            u.strip() for u in env.get("KMBOT_FACILITATORS", "").replace(";", ",").split(",")
+            u.strip()
+            for u in env.get("KMBOT_FACILITATORS", "").replace(";", ",").split(",")
             if u.strip()
         )
         threshold = env.get("KMBOT_MATCH_THRESHOLD", "").strip()

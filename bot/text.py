@@ -43,11 +43,7 @@ def clean_post_text(text: str) -> str:
 
 def visible_length(text: str) -> int:
     """Length a person would count: zero-width and combining characters do not count."""
-    return sum(
-        1
-        for ch in text
-        if unicodedata.category(ch) not in ("Mn", "Cf", "Me")
-    )
+    return sum(1 for ch in text if unicodedata.category(ch) not in ("Mn", "Cf", "Me"))
 
 
 def has_visible_text(text: str) -> bool:

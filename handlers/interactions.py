@@ -37,20 +37,23 @@ class Interactions:
         respond(text=escape(text), response_type="ephemeral", replace_original=False)
 
     # ------------------------------------------------------------ introductions
-    def intro_useful(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                     client: WebClient) -> None:
-        """"Useful — we're talking"."""
+    def intro_useful(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """ "Useful — we're talking"."""
         ack()
         self._answer(body, respond, client, useful=True)
 
-    def intro_not_fit(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                      client: WebClient) -> None:
-        """"Not a fit"."""
+    def intro_not_fit(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """ "Not a fit"."""
         ack()
         self._answer(body, respond, client, useful=False)
 
-    def _answer(self, body: dict[str, Any], respond: Respond, client: WebClient, *,
-                useful: bool) -> None:
+    def _answer(
+        self, body: dict[str, Any], respond: Respond, client: WebClient, *, useful: bool
+    ) -> None:
         intro_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         if intro_id is None:
@@ -62,25 +65,25 @@ class Interactions:
                 if member is None:
                     from bot.errors import NotAllowed
 
-                    raise NotAllowed(
-                        "Only the two people introduced can answer this introduction."
-                    )
+                    raise NotAllowed("Only the two people introduced can answer this introduction.")
                 intro = answer_introduction(session, member, intro_id, useful=useful)
                 view = introduction_view(intro, session)
         except KmbotError as exc:
             self._refuse(respond, str(exc))
             return
         kick(self.services)
-        thanks = ("Thanks — marked useful. Do tell the network what it saved when your want is "
-                  "fulfilled." if useful else "Thanks — marked not a fit.")
+        thanks = (
+            "Thanks — marked useful. Do tell the network what it saved when your want is fulfilled."
+            if useful
+            else "Thanks — marked not a fit."
+        )
         respond(text=thanks, response_type="ephemeral", replace_original=False)
         logger.info("Introduction %s answered %s by %s", view.id, view.status, user_id)
         refresh_home(self.services, client, user_id, team_id)
 
     # ------------------------------------------------------------ card buttons
-    def can_help(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                 client: WebClient) -> None:
-        """"I can help" on a want's card, or "I'm interested" on an offer's."""
+    def can_help(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """ "I can help" on a want's card, or "I'm interested" on an offer's."""
         ack()
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
@@ -94,51 +97,64 @@ class Interactions:
                 if member is None:
                     raise NeedsCouncil()
                 target = session.get(Post, post_id)
-                intro = offer_help(session, member, post_id, settings=services.settings,
-                                   matcher=services.matcher)
+                intro = offer_help(
+                    session, member, post_id, settings=services.settings, matcher=services.matcher
+                )
                 other_kind = "offer" if target and target.kind == PostKind.WANT else "want"
-                label = intro and introduction_view(intro, session)
+                made = introduction_view(intro, session) if intro is not None else None
         except NeedsCouncil:
-            label, other_kind, intro = None, "", None
+            # Not joined yet: posting from the modal will ask for their council first.
             self._open_help_modal(body, client, post_id, respond)
             return
         except KmbotError as exc:
             self._refuse(respond, str(exc))
             return
-        if intro is None:
+        if made is None:
             # Nothing to introduce them with yet: ask for the offer (or want) itself.
             self._open_help_modal(body, client, post_id, respond, kind=other_kind)
             return
         kick(services)
-        assert label is not None
-        respond(text=f"Done — I've introduced {label.want.label} and {label.offer.label} in the "
-                     f"card's thread.", response_type="ephemeral", replace_original=False)
+        respond(
+            text=f"Done — I've introduced {made.want.label} and {made.offer.label} in the "
+            f"card's thread.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
-    def _open_help_modal(self, body: dict[str, Any], client: WebClient, post_id: int,
-                         respond: Respond, kind: str = "") -> None:
+    def _open_help_modal(
+        self,
+        body: dict[str, Any],
+        client: WebClient,
+        post_id: int,
+        respond: Respond,
+        kind: str = "",
+    ) -> None:
         if not kind:
             with self.services.session_factory() as session:
                 target = session.get(Post, post_id)
                 kind = "offer" if target is None or target.kind == PostKind.WANT else "want"
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=blocks.post_modal(kind, private_metadata=f"{kind}:help:{post_id}"))
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.post_modal(kind, private_metadata=f"{kind}:help:{post_id}"),
+        )
 
     # ------------------------------------------------------------ closing
-    def close_from_list(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                        client: WebClient) -> None:
-        """"Close" beside a post in the five-posts message."""
+    def close_from_list(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """ "Close" beside a post in the five-posts message."""
         ack()
         self._close(body, respond, client, PostStatus.WITHDRAWN)
 
-    def withdraw(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                 client: WebClient) -> None:
-        """"Withdraw" on App Home or a reminder."""
+    def withdraw(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """ "Withdraw" on App Home or a reminder."""
         ack()
         self._close(body, respond, client, PostStatus.WITHDRAWN)
 
-    def fulfilled(self, ack: Ack, body: dict[str, Any], respond: Respond,
-                  client: WebClient) -> None:
-        """"Fulfilled": close the want and ask what it saved."""
+    def fulfilled(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """ "Fulfilled": close the want and ask what it saved."""
         ack()
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
@@ -155,8 +171,14 @@ class Interactions:
             client.views_open(trigger_id=body["trigger_id"], view=blocks.outcome_modal(view))
         self._close(body, respond, client, PostStatus.FULFILLED, quiet=True)
 
-    def _close(self, body: dict[str, Any], respond: Respond, client: WebClient,
-               status: PostStatus, quiet: bool = False) -> None:
+    def _close(
+        self,
+        body: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        status: PostStatus,
+        quiet: bool = False,
+    ) -> None:
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         try:
@@ -174,12 +196,16 @@ class Interactions:
             return
         kick(self.services)
         if not quiet:
-            respond(text=f"Closed {label} as {state}.", response_type="ephemeral",
-                    replace_original=False)
+            respond(
+                text=f"Closed {label} as {state}.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
         refresh_home(self.services, client, user_id, team_id)
 
-    def outcome_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                          client: WebClient) -> None:
+    def outcome_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         """The outcome modal: days saved and a note."""
         values = view["state"]["values"]
         raw_days = (values.get(ids.BLK_DAYS, {}).get(ids.ACT_DAYS, {}).get("value") or "").strip()
@@ -189,11 +215,15 @@ class Interactions:
             try:
                 days = float(raw_days)
             except ValueError:
-                ack(response_action="errors", errors={ids.BLK_DAYS: "Please give a number of days."})
+                ack(
+                    response_action="errors", errors={ids.BLK_DAYS: "Please give a number of days."}
+                )
                 return
             if not 0 <= days <= 5000:
-                ack(response_action="errors",
-                    errors={ids.BLK_DAYS: "Days saved must be between 0 and 5,000."})
+                ack(
+                    response_action="errors",
+                    errors={ids.BLK_DAYS: "Days saved must be between 0 and 5,000."},
+                )
                 return
         ack()
         post_id = post_id_from(view.get("private_metadata") or "")
@@ -208,7 +238,7 @@ class Interactions:
                 logger.info("Outcome not recorded: %s", exc)
 
     def open_post_modal(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """"Post a want" / "Post an offer" on App Home."""
+        """ "Post a want" / "Post an offer" on App Home."""
         ack()
         kind = button_value(body) if button_value(body) in ("want", "offer") else "want"
         client.views_open(trigger_id=body["trigger_id"], view=blocks.post_modal(kind))

@@ -37,8 +37,9 @@ class KmCommand:
             "close": self.close,
         }
 
-    def handle(self, ack: Ack, command: dict[str, Any], respond: Respond,
-               client: WebClient) -> None:
+    def handle(
+        self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         """Dispatch /km <subcommand> [arguments]."""
         ack()
         text = (command.get("text") or "").strip()
@@ -46,8 +47,10 @@ class KmCommand:
         sub = self.subcommands.get(word.lower())
         if sub is None:
             intro = "" if not word else f"I don't know `/km {escape(truncate(word, 40))}`. "
-            respond(blocks.notice(intro + blocks.help_text(self.services.settings.max_open_posts)),
-                    response_type="ephemeral")
+            respond(
+                blocks.notice(intro + blocks.help_text(self.services.settings.max_open_posts)),
+                response_type="ephemeral",
+            )
             return
         try:
             sub(rest.strip(), command, respond, client)
@@ -56,8 +59,10 @@ class KmCommand:
 
     def help(self, rest: str, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """/km help"""
-        respond(blocks.notice(blocks.help_text(self.services.settings.max_open_posts)),
-                response_type="ephemeral")
+        respond(
+            blocks.notice(blocks.help_text(self.services.settings.max_open_posts)),
+            response_type="ephemeral",
+        )
 
     def mine(self, rest: str, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         """/km mine: the member's open posts and introductions."""
@@ -66,37 +71,49 @@ class KmCommand:
             member = queries.member_by_slack_id(session, team_id, user_id)
             ov = member_overview(session, member)
         if member is None:
-            respond(blocks.notice("You haven't posted anything yet. Try `/want` or `/offer`."),
-                    response_type="ephemeral")
+            respond(
+                blocks.notice("You haven't posted anything yet. Try `/want` or `/offer`."),
+                response_type="ephemeral",
+            )
             return
         open_posts = [p for p in ov.posts if p.status == "open"]
         lines = [f"*Your open posts* ({escape(ov.council or '')}):"]
-        lines += [f"• *{p.label}* {escape(truncate(p.text, 150))} — open until "
-                  f"{blocks.date_text(p.expires_at)}" for p in open_posts] or ["• none"]
+        lines += [
+            f"• *{p.label}* {escape(truncate(p.text, 150))} — open until "
+            f"{blocks.date_text(p.expires_at)}"
+            for p in open_posts
+        ] or ["• none"]
         lines.append("*Your introductions:*")
         state = {"proposed": "waiting", "confirmed": "useful", "declined": "not a fit"}
         for i in ov.introductions[:15]:
             other = i.offer if i.want.id in ov.post_ids else i.want
-            lines.append(f"• {i.want.label} ↔ {i.offer.label} with {escape(other.council)}: "
-                         f"{state.get(i.status, i.status)}")
+            lines.append(
+                f"• {i.want.label} ↔ {i.offer.label} with {escape(other.council)}: "
+                f"{state.get(i.status, i.status)}"
+            )
         if not ov.introductions:
             lines.append("• none yet")
         lines.append("Close a post with `/km close <number>`.")
         respond(blocks.notice("\n".join(lines)), response_type="ephemeral")
 
-    def search(self, rest: str, command: dict[str, Any], respond: Respond,
-               client: WebClient) -> None:
+    def search(
+        self, rest: str, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         """/km search <words>: open posts ranked by match."""
         with self.services.session_factory() as session:
             found = search_posts(session, self.services.matcher, rest)
             views = [(post_view(p), s) for p, s in found]
         if not views:
-            respond(blocks.notice(f"No open posts match “{escape(truncate(rest, 100))}”."),
-                    response_type="ephemeral")
+            respond(
+                blocks.notice(f"No open posts match “{escape(truncate(rest, 100))}”."),
+                response_type="ephemeral",
+            )
             return
         lines = [f"*Open posts matching “{escape(truncate(rest, 100))}”:*"]
-        lines += [f"• *{v.label}* · {escape(v.council)} ({s}/100): {escape(truncate(v.text, 160))}"
-                  for v, s in views]
+        lines += [
+            f"• *{v.label}* · {escape(v.council)} ({s}/100): {escape(truncate(v.text, 160))}"
+            for v, s in views
+        ]
         respond(blocks.notice("\n".join(lines)), response_type="ephemeral")
 
     def join(self, rest: str, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -111,33 +128,56 @@ class KmCommand:
             ensure_reference_councils(session, services.directory)
             choice = council_for(session, rest, services.directory)
             assert choice is not None
-            join_member(session, team_id=team_id, user_id=user_id, council=choice.council,
-                        name=name, email=email)
+            join_member(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                council=choice.council,
+                name=name,
+                email=email,
+            )
             council_name = choice.council.name
             created = choice.created
             from bot.marketplace import take_pending
 
-            pending = [(p.kind, p.text, p.area, p.purpose, p.link)
-                       for p in take_pending(session, team_id, user_id)]
+            pending = [
+                (p.kind, p.text, p.area, p.purpose, p.link)
+                for p in take_pending(session, team_id, user_id)
+            ]
         note = " (a council new to the network)" if created else ""
-        respond(blocks.notice(f"You're down as *{escape(council_name)}*{note}."),
-                response_type="ephemeral")
+        respond(
+            blocks.notice(f"You're down as *{escape(council_name)}*{note}."),
+            response_type="ephemeral",
+        )
         posting = services.extras.get("posting")
         for kind, text, area, purpose, link in pending:
             if posting is not None:
-                posting._publish_as_member(kind, text, team_id, user_id, respond, client,
-                                           area=area, purpose=purpose, link=link)
+                posting._publish_as_member(
+                    kind,
+                    text,
+                    team_id,
+                    user_id,
+                    respond,
+                    client,
+                    area=area,
+                    purpose=purpose,
+                    link=link,
+                )
         refresh_home(services, client, user_id, team_id)
 
-    def close(self, rest: str, command: dict[str, Any], respond: Respond,
-              client: WebClient) -> None:
+    def close(
+        self, rest: str, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         """/km close <number> [fulfilled]: close one of the member's posts."""
         words = rest.split()
         post_id = post_id_from(words[0]) if words else None
         if post_id is None:
-            respond(blocks.notice("Which post? For example `/km close 12` "
-                                  "(your post numbers are in `/km mine`)."),
-                    response_type="ephemeral")
+            respond(
+                blocks.notice(
+                    "Which post? For example `/km close 12` (your post numbers are in `/km mine`)."
+                ),
+                response_type="ephemeral",
+            )
             return
         fulfilled = len(words) > 1 and words[1].lower() in ("fulfilled", "done", "met")
         team_id, user_id = actor(command)
@@ -146,9 +186,13 @@ class KmCommand:
             if member is None:
                 respond(blocks.notice(f"You have no post #{post_id}."), response_type="ephemeral")
                 return
-            post = close_post(session, member, post_id,
-                              PostStatus.FULFILLED if fulfilled else PostStatus.WITHDRAWN,
-                              matcher=self.services.matcher)
+            post = close_post(
+                session,
+                member,
+                post_id,
+                PostStatus.FULFILLED if fulfilled else PostStatus.WITHDRAWN,
+                matcher=self.services.matcher,
+            )
             label, status = post_view(post).label, str(post.status)
         kick(self.services)
         respond(blocks.notice(f"Closed *{label}* as {status}."), response_type="ephemeral")

@@ -299,7 +299,7 @@ class OutboxMessage(Base):
         _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Set when an attempt's outcome is unknown (timeout, dropped connection): check before resending.
+    # Set when an attempt's outcome is unknown (timeout, dropped connection): look before resending.
     uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -338,3 +338,13 @@ class PendingPost(Base):
     purpose: Mapped[str | None] = mapped_column(String(20))
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SeenRequest(Base):
+    """A signed Slack request already handled: a second copy within five minutes is a replay."""
+
+    __tablename__ = "seen_requests"
+
+    # The signature covers the timestamp and the body, so it names the request on its own.
+    signature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_ts: Mapped[int] = mapped_column(Integer, index=True)

@@ -1,4 +1,4 @@
-"""Query functions: each takes a session first and never commits (the caller owns the transaction)."""
+"""Query functions: each takes a session first and never commits (the caller owns it)."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def council_by_code(session: Session, code: str | None, gss_code: str | None) ->
     return session.scalar(select(Council).where(or_(*conds)))
 
 
-def member_by_slack_id(session: Session, team_id: str, user_id: str, *, lock: bool = False
-                       ) -> Member | None:
+def member_by_slack_id(
+    session: Session, team_id: str, user_id: str, *, lock: bool = False
+) -> Member | None:
     """The member for a Slack user, optionally locked for the rest of the transaction."""
     stmt = select(Member).where(Member.slack_team_id == team_id, Member.slack_user_id == user_id)
     if lock:
@@ -86,7 +87,9 @@ def posts_changed_since(session: Session, since: datetime | None) -> Sequence[tu
     return session.execute(stmt.order_by(Post.id)).all()
 
 
-def introduced_pairs(session: Session, post_ids: Iterable[int] | None = None) -> set[tuple[int, int]]:
+def introduced_pairs(
+    session: Session, post_ids: Iterable[int] | None = None
+) -> set[tuple[int, int]]:
     """(want_id, offer_id) of every introduction, or of those touching ``post_ids``."""
     stmt = select(Introduction.want_id, Introduction.offer_id)
     if post_ids is not None:
@@ -115,7 +118,8 @@ def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[
     for start in range(0, len(fingerprints), 500):
         chunk = fingerprints[start : start + 500]
         found.update(
-            fp for fp in session.scalars(select(Post.fingerprint).where(Post.fingerprint.in_(chunk)))
+            fp
+            for fp in session.scalars(select(Post.fingerprint).where(Post.fingerprint.in_(chunk)))
             if fp
         )
     return found

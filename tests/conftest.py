@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slackkit import SlackDriver, make_services
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
@@ -16,7 +17,6 @@ from bot.fakeslack import FakeSlack
 from bot.settings import Settings
 from storage import db
 from storage.models import Base
-from slackkit import SlackDriver, make_services
 
 PG_URL = os.environ.get("KMBOT_TEST_DATABASE_URL", "").strip()
 SIGNING_SECRET = "test-signing-secret"
@@ -44,8 +44,9 @@ def pg_ready() -> Iterator[str]:
 
     base = make_url(normalise_database_url(PG_URL))
     name = f"kmbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = db.make_engine(base.render_as_string(hide_password=False),
-                           isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    admin = db.make_engine(
+        base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)

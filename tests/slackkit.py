@@ -58,8 +58,9 @@ def make_services(settings: Settings) -> Services:
     """Services for a test, with a deliverer that backs off quickly."""
     services = build_services(settings)
     client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=2)
-    services.deliverer = Deliverer(client, services.session_factory, backoff_base=0.05,
-                                   backoff_cap=0.5)
+    services.deliverer = Deliverer(
+        client, services.session_factory, backoff_base=0.05, backoff_cap=0.5
+    )
     return services
 
 
@@ -79,8 +80,9 @@ def validate_view(view: dict[str, Any]) -> None:
 class SlackDriver:
     """Sends signed requests to the real app in-process, and waits for its work to finish."""
 
-    def __init__(self, settings: Settings, services: Services, fake: FakeSlack,
-                 signing_secret: str) -> None:
+    def __init__(
+        self, settings: Settings, services: Services, fake: FakeSlack, signing_secret: str
+    ) -> None:
         self.settings = settings
         self.services = services
         self.fake = fake
@@ -96,13 +98,19 @@ class SlackDriver:
     # ------------------------------------------------------------ users
     def user(self, user_id: str, name: str, email: str | None) -> str:
         """A workspace member known to the fake Slack."""
-        self.fake.add_user(user_id, name=name.lower().replace(" ", "."), real_name=name,
-                           email=email, team_id=TEAM_ID)
+        self.fake.add_user(
+            user_id,
+            name=name.lower().replace(" ", "."),
+            real_name=name,
+            email=email,
+            team_id=TEAM_ID,
+        )
         return user_id
 
     # ------------------------------------------------------------ requests
-    def signed_headers(self, body: str, content_type: str, timestamp: int | None = None
-                       ) -> dict[str, str]:
+    def signed_headers(
+        self, body: str, content_type: str, timestamp: int | None = None
+    ) -> dict[str, str]:
         """Headers Slack would send, signed with the app's signing secret."""
         ts = str(int(time.time()) if timestamp is None else timestamp)
         return {
@@ -115,17 +123,27 @@ class SlackDriver:
         """Dispatch a raw body with valid signature headers."""
         return self.web.dispatch(body, self.signed_headers(body, content_type, **kw))
 
-    def slash(self, user: str, command: str, text: str = "", channel: str = "C0MARKET"
-              ) -> BoltResponse:
+    def slash(
+        self, user: str, command: str, text: str = "", channel: str = "C0MARKET"
+    ) -> BoltResponse:
         """A slash command as Slack posts it."""
-        body = urlencode({
-            "token": "legacy", "team_id": TEAM_ID, "team_domain": "kmnetwork",
-            "channel_id": channel, "channel_name": "km-marketplace", "user_id": user,
-            "user_name": user.lower(), "command": command, "text": text,
-            "api_app_id": "A0KMBOT", "is_enterprise_install": "false",
-            "response_url": self.fake.new_response_url(user=user, channel=channel),
-            "trigger_id": self.fake.new_trigger_id(user=user),
-        })
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "team_domain": "kmnetwork",
+                "channel_id": channel,
+                "channel_name": "km-marketplace",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A0KMBOT",
+                "is_enterprise_install": "false",
+                "response_url": self.fake.new_response_url(user=user, channel=channel),
+                "trigger_id": self.fake.new_trigger_id(user=user),
+            }
+        )
         return self.send(body, "application/x-www-form-urlencoded")
 
     def interaction(self, payload: dict[str, Any]) -> BoltResponse:
@@ -133,8 +151,16 @@ class SlackDriver:
         body = urlencode({"payload": json.dumps(payload)})
         return self.send(body, "application/x-www-form-urlencoded")
 
-    def click(self, user: str, action_id: str, value: str, *, message_ts: str | None = None,
-              channel: str = "C0MARKET", view: dict[str, Any] | None = None) -> BoltResponse:
+    def click(
+        self,
+        user: str,
+        action_id: str,
+        value: str,
+        *,
+        message_ts: str | None = None,
+        channel: str = "C0MARKET",
+        view: dict[str, Any] | None = None,
+    ) -> BoltResponse:
         """A button click (block_actions) on a message, or on App Home when ``view`` is given."""
         payload: dict[str, Any] = {
             "type": "block_actions",
@@ -143,11 +169,16 @@ class SlackDriver:
             "token": "legacy",
             "team": {"id": TEAM_ID, "domain": "kmnetwork"},
             "trigger_id": self.fake.new_trigger_id(user=user),
-            "actions": [{
-                "type": "button", "action_id": action_id, "block_id": "b1", "value": value,
-                "text": {"type": "plain_text", "text": "button"},
-                "action_ts": f"{time.time():.6f}",
-            }],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "button"},
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
         if view is not None:
             payload["view"] = view
@@ -155,15 +186,21 @@ class SlackDriver:
         else:
             ts = message_ts or "1700000000.000100"
             payload["channel"] = {"id": channel, "name": "km-marketplace"}
-            payload["container"] = {"type": "message", "message_ts": ts, "channel_id": channel,
-                                    "is_ephemeral": False}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
             payload["message"] = {"type": "message", "ts": ts, "text": ""}
-            payload["response_url"] = self.fake.new_response_url(user=user, channel=channel,
-                                                                 message_ts=ts)
+            payload["response_url"] = self.fake.new_response_url(
+                user=user, channel=channel, message_ts=ts
+            )
         return self.interaction(payload)
 
-    def submit(self, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]
-               ) -> BoltResponse:
+    def submit(
+        self, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]
+    ) -> BoltResponse:
         """Submit a modal that the bot opened, with state values keyed by block and action id."""
         submitted = dict(view)
         submitted.setdefault("id", "V0MODAL")
@@ -186,21 +223,33 @@ class SlackDriver:
             "user": {"id": user, "team_id": TEAM_ID},
             "team": {"id": TEAM_ID},
             "api_app_id": "A0KMBOT",
-            "action_id": action_id, "block_id": "council_block", "value": value,
+            "action_id": action_id,
+            "block_id": "council_block",
+            "value": value,
             "view": {"id": "V0JOIN", "type": "modal"},
         }
         return self.interaction(payload)
 
     def home_opened(self, user: str) -> BoltResponse:
         """The app_home_opened event."""
-        body = json.dumps({
-            "token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0KMBOT",
-            "type": "event_callback", "event_id": f"Ev{time.time_ns()}",
-            "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME",
-                      "tab": "home", "event_ts": f"{time.time():.6f}"},
-            "authorizations": [{"team_id": TEAM_ID, "user_id": "UKMBOT", "is_bot": True}],
-        })
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0KMBOT",
+                "type": "event_callback",
+                "event_id": f"Ev{time.time_ns()}",
+                "event_time": int(time.time()),
+                "event": {
+                    "type": "app_home_opened",
+                    "user": user,
+                    "channel": "D0HOME",
+                    "tab": "home",
+                    "event_ts": f"{time.time():.6f}",
+                },
+                "authorizations": [{"team_id": TEAM_ID, "user_id": "UKMBOT", "is_bot": True}],
+            }
+        )
         return self.send(body, "application/json")
 
     # ------------------------------------------------------------ waiting
@@ -222,8 +271,11 @@ class SlackDriver:
     def outbox_pending(self) -> int:
         """Messages still owed to Slack."""
         with self.services.session_factory() as session:
-            return session.query(OutboxMessage).filter(
-                OutboxMessage.status == OutboxStatus.PENDING).count()
+            return (
+                session.query(OutboxMessage)
+                .filter(OutboxMessage.status == OutboxStatus.PENDING)
+                .count()
+            )
 
     # ------------------------------------------------------------ convenience
     def last_modal(self) -> dict[str, Any]:

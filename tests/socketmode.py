@@ -57,8 +57,9 @@ class SocketModeServer:
                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
             )
             self._conn = conn
-            self.send({"type": "hello", "num_connections": 1,
-                       "connection_info": {"app_id": "A0KMBOT"}})
+            self.send(
+                {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0KMBOT"}}
+            )
             self.connected.set()
             self._read(conn)
 
@@ -107,7 +108,8 @@ class SocketModeServer:
         """The app's acknowledgement of an envelope."""
         with self._changed:
             ok = self._changed.wait_for(
-                lambda: any(a.get("envelope_id") == envelope_id for a in self.acks), timeout)
+                lambda: any(a.get("envelope_id") == envelope_id for a in self.acks), timeout
+            )
             assert ok, f"no ack for {envelope_id}; got {self.acks}"
             return next(a for a in self.acks if a.get("envelope_id") == envelope_id)
 
@@ -140,11 +142,11 @@ def _parse(buf: bytes) -> tuple[int, bytes, int] | None:
     if masked:
         if len(buf) < pos + 4:
             return None
-        mask = buf[pos:pos + 4]
+        mask = buf[pos : pos + 4]
         pos += 4
     if len(buf) < pos + n:
         return None
-    data = bytearray(buf[pos:pos + n])
+    data = bytearray(buf[pos : pos + n])
     if masked:
         for i in range(n):
             data[i] ^= mask[i % 4]

@@ -33,8 +33,17 @@ def test_interactivity_events_and_home() -> None:
 
 def test_scopes_cover_the_web_api_methods_the_bot_calls() -> None:
     scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
-    needed = {"commands", "chat:write", "channels:history", "im:write", "users:read",
-              "users:read.email", "files:write", "channels:join", "channels:read"}
+    needed = {
+        "commands",
+        "chat:write",
+        "channels:history",
+        "im:write",
+        "users:read",
+        "users:read.email",
+        "files:write",
+        "channels:join",
+        "channels:read",
+    }
     assert needed <= scopes
 
 
@@ -44,7 +53,12 @@ def test_readme_setup_section_names_every_command_and_scope() -> None:
         assert f"`{c['command']}`" in section
     for scope in MANIFEST["oauth_config"]["scopes"]["bot"]:
         assert f"`{scope}`" in section, scope
-    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
-                "KMBOT_MARKETPLACE_CHANNEL", "KMBOT_FACILITATORS"):
+    for var in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "KMBOT_MARKETPLACE_CHANNEL",
+        "KMBOT_FACILITATORS",
+    ):
         assert var in section
     assert re.search(r"`/slack/events`", section) and "/healthz" in section

@@ -12,9 +12,16 @@ from bot.text import clean_post_text, escape, has_visible_text, truncate, visibl
 
 
 def _post(pid: int = 1, kind: str = "want", text: str = "IAR template", **kw) -> PostView:  # type: ignore[no-untyped-def]
-    return PostView(id=pid, kind=kind, text=text, council="Devon County Council",
-                    author_slack_id="U1", author_email="jo@devon.gov.uk",
-                    expires_at=datetime(2027, 2, 25, tzinfo=UTC), **kw)
+    return PostView(
+        id=pid,
+        kind=kind,
+        text=text,
+        council="Devon County Council",
+        author_slack_id="U1",
+        author_email="jo@devon.gov.uk",
+        expires_at=datetime(2027, 2, 25, tzinfo=UTC),
+        **kw,
+    )
 
 
 def test_escape_neutralises_mentions_and_markup() -> None:
@@ -47,8 +54,13 @@ def test_card_for_a_want_has_the_help_button_and_validates() -> None:
 
 def test_very_long_texts_stay_within_block_kit_limits() -> None:
     long_text = "<b>" + "knowledge & learning " * 800
-    intro = IntroductionView(1, _post(text=long_text), _post(2, "offer", long_text), 88,
-                             tuple(f"term {n}" for n in range(40)))
+    intro = IntroductionView(
+        1,
+        _post(text=long_text),
+        _post(2, "offer", long_text),
+        88,
+        tuple(f"term {n}" for n in range(40)),
+    )
     for msg in (blocks.card(_post(text=long_text)), blocks.introduction(intro)):
         validate_blocks(msg["blocks"])
         for block in msg["blocks"]:
@@ -56,17 +68,20 @@ def test_very_long_texts_stay_within_block_kit_limits() -> None:
                 assert len(field["text"]) <= 2000
             if "text" in block:
                 assert len(block["text"]["text"]) <= 3000
-    home = blocks.home("Jo", "Devon", [_post(n, text=long_text) for n in range(40)],
-                       [intro] * 40, {1})
+    home = blocks.home(
+        "Jo", "Devon", [_post(n, text=long_text) for n in range(40)], [intro] * 40, {1}
+    )
     assert len(home["blocks"]) <= 100
     validate_view(home)
 
 
 def test_modals_validate() -> None:
-    for view in (blocks.post_modal("want"), blocks.post_modal("offer", text="x" * 5000),
-                 blocks.join_modal(suggestions=[("ref:Devon County Council",
-                                                 "Devon County Council")]),
-                 blocks.outcome_modal(_post())):
+    for view in (
+        blocks.post_modal("want"),
+        blocks.post_modal("offer", text="x" * 5000),
+        blocks.join_modal(suggestions=[("ref:Devon County Council", "Devon County Council")]),
+        blocks.outcome_modal(_post()),
+    ):
         validate_view(view)
 
 
@@ -75,6 +90,9 @@ def test_introduction_names_both_sides_and_shows_state() -> None:
     msg = blocks.introduction(intro)
     validate_blocks(msg["blocks"])
     assert "Useful — we're talking" in str(msg["blocks"])
-    done = blocks.introduction(IntroductionView(7, _post(), _post(2, "offer"), 77, (),
-                                                status="confirmed", answered_by="U1"))
+    done = blocks.introduction(
+        IntroductionView(
+            7, _post(), _post(2, "offer"), 77, (), status="confirmed", answered_by="U1"
+        )
+    )
     assert "Marked useful" in str(done["blocks"]) and "Useful — we're" not in str(done["blocks"])

@@ -47,19 +47,23 @@ def _member(svc: Services, user: str, council: str) -> int:
         ensure_reference_councils(s, svc.directory)
         choice = council_for(s, council, svc.directory)
         assert choice is not None
-        return join_member(s, team_id="T1", user_id=user, council=choice.council,
-                           name=user, email=f"{user.lower()}@example.org").id
+        return join_member(
+            s,
+            team_id="T1",
+            user_id=user,
+            council=choice.council,
+            name=user,
+            email=f"{user.lower()}@example.org",
+        ).id
 
 
 def _post(svc: Services, member_id: int, kind: PostKind, text: str, **kw):  # type: ignore[no-untyped-def]
     with svc.session_factory.begin() as s:
         member = s.get(Member, member_id)
-        return publish_post(s, member, kind, text, settings=svc.settings, matcher=svc.matcher,
-                            **kw)
+        return publish_post(s, member, kind, text, settings=svc.settings, matcher=svc.matcher, **kw)
 
 
-def test_a_matching_want_is_introduced_and_the_card_and_intro_are_owed(services: Services
-                                                                       ) -> None:
+def test_a_matching_want_is_introduced_and_the_card_and_intro_are_owed(services: Services) -> None:
     devon = _member(services, "U1", "Devon CC")
     kent = _member(services, "U2", "Kent")
     _post(services, devon, PostKind.OFFER, "Information asset register (IAR) template")
@@ -145,7 +149,8 @@ def test_council_resolution_in_the_store(services: Services) -> None:
         ensure_reference_councils(s, services.directory)
         assert s.query(Council).count() == 397
         assert council_for(s, "LB Lewisham", services.directory).council.name == (  # type: ignore[union-attr]
-            "London Borough of Lewisham")
+            "London Borough of Lewisham"
+        )
         new = council_for(s, "Taunton Deane Borough Council", services.directory)
         assert new is not None and new.created
         again = council_for(s, "Taunton Deane Borough Council", services.directory)
@@ -165,4 +170,5 @@ def test_import_is_all_or_nothing_and_idempotent(services: Services) -> None:
     with services.session_factory() as s:
         found = proposed_introductions(s, services.matcher)
         assert ("Kent County Council", "Devon County Council") in {
-            (m.want.council.name, m.offer.council.name) for m in found}
+            (m.want.council.name, m.offer.council.name) for m in found
+        }

@@ -16,12 +16,16 @@ KMBOT = [sys.executable, "-m", "bot.cli"]
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run kmbot in ``cwd`` with a clean environment (SQLite default database there)."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("SLACK_", "KMBOT_", "DATABASE_URL"))}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "KMBOT_", "DATABASE_URL"))
+    }
     full_env.update(env)
     full_env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return subprocess.run(KMBOT + args, cwd=cwd, env=full_env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        KMBOT + args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_demo_loads_the_example_workshop_and_shows_introductions(tmp_path: Path) -> None:
@@ -71,8 +75,9 @@ def test_dry_run_saves_nothing(tmp_path: Path) -> None:
     assert json.loads(res.stdout) == []
 
 
-def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_imported(tmp_path: Path
-                                                                             ) -> None:
+def test_bad_rows_are_all_reported_with_line_numbers_and_nothing_is_imported(
+    tmp_path: Path,
+) -> None:
     res = run(["import", str(FIXTURES / "bad-rows.csv")], tmp_path)
     assert res.returncode == 1
     err = res.stderr
@@ -99,9 +104,11 @@ def test_missing_file_and_unknown_command_are_explained(tmp_path: Path) -> None:
 
 def test_ambiguous_council_stops_the_import(tmp_path: Path) -> None:
     csv = tmp_path / "w.csv"
-    csv.write_text("council,name,email,kind,text\n"
-                   "Devon County Council,Jo,jo@devon.gov.uk,offer,IAR template\n"
-                   "Kingston,Kim,kim@example.org,want,IAR help\n")
+    csv.write_text(
+        "council,name,email,kind,text\n"
+        "Devon County Council,Jo,jo@devon.gov.uk,offer,IAR template\n"
+        "Kingston,Kim,kim@example.org,want,IAR help\n"
+    )
     res = run(["import", str(csv)], tmp_path)
     assert res.returncode == 1
     assert "line 3:" in res.stderr and "more than one council" in res.stderr

@@ -38,14 +38,20 @@ class Server:
         self.base, self.fake, self.proc = base, fake, proc
         self.verifier = SignatureVerifier(SECRET)
 
-    def post(self, body: str, ctype: str, *, secret: str | None = None,
-             timestamp: int | None = None) -> tuple[int, str]:
+    def post(
+        self, body: str, ctype: str, *, secret: str | None = None, timestamp: int | None = None
+    ) -> tuple[int, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sig = SignatureVerifier(secret or SECRET).generate_signature(timestamp=ts, body=body)
         req = urllib.request.Request(
-            self.base + "/slack/events", data=body.encode(), method="POST",
-            headers={"Content-Type": ctype, "X-Slack-Request-Timestamp": ts,
-                     "X-Slack-Signature": sig},
+            self.base + "/slack/events",
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": ctype,
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": sig,
+            },
         )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
@@ -54,11 +60,18 @@ class Server:
             return exc.code, exc.read().decode()
 
     def slash(self, user: str, command: str, text: str, **kw: object) -> tuple[int, str]:
-        body = urlencode({
-            "team_id": "T0KMBOT", "channel_id": MARKET, "user_id": user, "command": command,
-            "text": text, "response_url": self.fake.new_response_url(user=user, channel=MARKET),
-            "trigger_id": self.fake.new_trigger_id(user=user), "api_app_id": "A0KMBOT",
-        })
+        body = urlencode(
+            {
+                "team_id": "T0KMBOT",
+                "channel_id": MARKET,
+                "user_id": user,
+                "command": command,
+                "text": text,
+                "response_url": self.fake.new_response_url(user=user, channel=MARKET),
+                "trigger_id": self.fake.new_trigger_id(user=user),
+                "api_app_id": "A0KMBOT",
+            }
+        )
         return self.post(body, "application/x-www-form-urlencoded", **kw)  # type: ignore[arg-type]
 
 
@@ -77,24 +90,41 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     fake.add_user("U0LEWIS", name="sam", real_name="Sam Patel", email="sam.patel@lewisham.gov.uk")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KMBOT_"))}
-    env.update({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
-        "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake.url, "KMBOT_MARKETPLACE_CHANNEL": MARKET, "PORT": str(port),
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+            "SLACK_BOT_TOKEN": "xoxb-e2e",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url,
+            "KMBOT_MARKETPLACE_CHANNEL": MARKET,
+            "PORT": str(port),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     if request.param == "kmbot serve":
         cmd: list[str] | str = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"]
     else:
         # Exactly what the platform runs; the embedded database is upgraded first, as the
         # Procfile's release step would.
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], cwd=tmp_path, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         cmd = _procfile_web()
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, shell=isinstance(cmd, str),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        shell=isinstance(cmd, str),
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -95,10 +95,18 @@ def test_i_can_help_without_an_offer_opens_the_offer_modal(slack: SlackDriver) -
     modal = slack.last_modal()
     validate_view(modal)
     assert modal["private_metadata"] == "offer:help:1"
-    slack.submit(wilts, modal, {
-        "text_block": {"text": {"type": "plain_text_input",
-                                "value": "Our hybrid working staff survey questions"}},
-    })
+    slack.submit(
+        wilts,
+        modal,
+        {
+            "text_block": {
+                "text": {
+                    "type": "plain_text_input",
+                    "value": "Our hybrid working staff survey questions",
+                }
+            },
+        },
+    )
     slack.settle()
     thread = slack.fake.thread(MARKET, want_card.ts)
     assert len(thread) == 1 and "<@U0WILTS>" in str(thread[0].blocks)
@@ -131,13 +139,18 @@ def test_fulfilling_a_want_asks_what_it_saved(slack: SlackDriver) -> None:
     assert modal["callback_id"] == "outcome_modal"
     card = slack.fake.message(MARKET, want_ts)
     assert card is not None and "fulfilled" in str(card.blocks)
-    resp = slack.submit(lewisham, modal, {"days_block": {"days": {"type": "number_input",
-                                                                     "value": "-3"}}})
+    resp = slack.submit(
+        lewisham, modal, {"days_block": {"days": {"type": "number_input", "value": "-3"}}}
+    )
     assert "between 0 and 5,000" in resp.body
-    resp = slack.submit(lewisham, modal, {
-        "days_block": {"days": {"type": "number_input", "value": "120"}},
-        "note_block": {"note": {"type": "plain_text_input", "value": "Saved six months"}},
-    })
+    resp = slack.submit(
+        lewisham,
+        modal,
+        {
+            "days_block": {"days": {"type": "number_input", "value": "120"}},
+            "note_block": {"note": {"type": "plain_text_input", "value": "Saved six months"}},
+        },
+    )
     assert resp.status == 200
     slack.settle()
     from storage.models import Outcome

@@ -15,7 +15,9 @@ def _join(slack: SlackDriver) -> tuple[str, str]:
 
 def test_offer_then_matching_want_is_introduced_in_the_wants_thread(slack: SlackDriver) -> None:
     devon, lewisham = _join(slack)
-    resp = slack.slash(devon, "/offer", "Our information asset register (IAR) template and guidance")
+    resp = slack.slash(
+        devon, "/offer", "Our information asset register (IAR) template and guidance"
+    )
     assert resp.status == 200
     slack.settle()
     resp = slack.slash(lewisham, "/want", "Help setting up an IAR - information asset register")
@@ -65,7 +67,9 @@ def test_slash_command_text_with_the_word_payload_works(slack: SlackDriver) -> N
     assert len(cards) == 1 and "payload sizes" in cards[0].blocks[0]["text"]["text"]
 
 
-def test_sixth_open_want_is_refused_with_the_open_ones_and_close_buttons(slack: SlackDriver) -> None:
+def test_sixth_open_want_is_refused_with_the_open_ones_and_close_buttons(
+    slack: SlackDriver,
+) -> None:
     devon, _ = _join(slack)
     for n in range(5):
         slack.slash(devon, "/want", f"Want number {n} about topic{n} knowledge")
@@ -96,13 +100,18 @@ def test_want_without_text_opens_the_modal_and_submission_posts(slack: SlackDriv
     modal = slack.last_modal()
     validate_view(modal)
     assert modal["callback_id"] == "post_modal"
-    resp = slack.submit(devon, modal, {
-        "text_block": {"text": {"type": "plain_text_input", "value": "Channel shift strategy"}},
-        "area_block": {"area": {"type": "static_select", "selected_option": {"value": "CF"}}},
-        "purpose_block": {"purpose": {"type": "static_select",
-                                      "selected_option": {"value": "transformation"}}},
-        "link_block": {"link": {"type": "url_text_input", "value": "https://example.org/cs"}},
-    })
+    resp = slack.submit(
+        devon,
+        modal,
+        {
+            "text_block": {"text": {"type": "plain_text_input", "value": "Channel shift strategy"}},
+            "area_block": {"area": {"type": "static_select", "selected_option": {"value": "CF"}}},
+            "purpose_block": {
+                "purpose": {"type": "static_select", "selected_option": {"value": "transformation"}}
+            },
+            "link_block": {"link": {"type": "url_text_input", "value": "https://example.org/cs"}},
+        },
+    )
     assert resp.status == 200
     slack.settle()
     card = slack.fake.messages(MARKET)[0]
@@ -116,10 +125,14 @@ def test_modal_rejects_a_link_that_is_not_http(slack: SlackDriver) -> None:
     devon, _ = _join(slack)
     slack.slash(devon, "/offer")
     slack.settle()
-    resp = slack.submit(devon, slack.last_modal(), {
-        "text_block": {"text": {"type": "plain_text_input", "value": "Our toolkit"}},
-        "link_block": {"link": {"type": "url_text_input", "value": "javascript:alert(1)"}},
-    })
+    resp = slack.submit(
+        devon,
+        slack.last_modal(),
+        {
+            "text_block": {"text": {"type": "plain_text_input", "value": "Our toolkit"}},
+            "link_block": {"link": {"type": "url_text_input", "value": "javascript:alert(1)"}},
+        },
+    )
     assert resp.status == 200
     assert '"response_action": "errors"' in resp.body or '"response_action":"errors"' in resp.body
     assert "http" in resp.body
@@ -139,12 +152,21 @@ def test_unknown_email_domain_asks_for_the_council_and_keeps_the_post(slack: Sla
     opts = slack.options(user, "council_pick", "Wilts")
     assert "Wiltshire Council" in opts.body
 
-    resp = slack.submit(user, modal, {
-        "council_block": {"council_pick": {"type": "external_select",
-                                           "selected_option": {"value": "ref:Wiltshire Council"}}},
-        "role_block": {"role": {"type": "static_select",
-                                "selected_option": {"value": "change_agent"}}},
-    })
+    resp = slack.submit(
+        user,
+        modal,
+        {
+            "council_block": {
+                "council_pick": {
+                    "type": "external_select",
+                    "selected_option": {"value": "ref:Wiltshire Council"},
+                }
+            },
+            "role_block": {
+                "role": {"type": "static_select", "selected_option": {"value": "change_agent"}}
+            },
+        },
+    )
     assert resp.status == 200
     slack.settle()
     cards = slack.fake.messages(MARKET)

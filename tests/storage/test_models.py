@@ -27,10 +27,21 @@ def _two_posts(session) -> tuple[Post, Post]:  # type: ignore[no-untyped-def]
     session.add(jo)
     session.flush()
     when = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
-    want = Post(kind=PostKind.WANT, member_id=jo.id, council_id=kent.id, text="IAR",
-                expires_at=when + timedelta(days=90), created_at=when)
-    offer = Post(kind=PostKind.OFFER, member_id=jo.id, council_id=devon.id, text="IAR template",
-                 expires_at=when + timedelta(days=90))
+    want = Post(
+        kind=PostKind.WANT,
+        member_id=jo.id,
+        council_id=kent.id,
+        text="IAR",
+        expires_at=when + timedelta(days=90),
+        created_at=when,
+    )
+    offer = Post(
+        kind=PostKind.OFFER,
+        member_id=jo.id,
+        council_id=devon.id,
+        text="IAR template",
+        expires_at=when + timedelta(days=90),
+    )
     session.add_all([want, offer])
     session.flush()
     return want, offer
@@ -54,7 +65,9 @@ def test_times_come_back_in_utc_and_json_round_trips(session_factory) -> None:  
         assert post.created_at == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
         assert post.created_at.tzinfo is not None
         assert post.council.name == "Kent County Council"
-        assert session.query(Council).filter_by(short_name="Devon").one().other_names == ["Devon CC"]
+        assert session.query(Council).filter_by(short_name="Devon").one().other_names == [
+            "Devon CC"
+        ]
 
 
 def test_naive_datetimes_are_refused(session_factory) -> None:  # type: ignore[no-untyped-def]
@@ -66,11 +79,13 @@ def test_naive_datetimes_are_refused(session_factory) -> None:  # type: ignore[n
 
 def test_outbox_dedupe_keys_are_unique_and_members_unique_per_workspace(session_factory) -> None:  # type: ignore[no-untyped-def]
     with session_factory.begin() as session:
-        session.add(OutboxMessage(kind="card", channel="C1", payload={"text": "x"},
-                                  dedupe_key="card:1"))
+        session.add(
+            OutboxMessage(kind="card", channel="C1", payload={"text": "x"}, dedupe_key="card:1")
+        )
     with pytest.raises(IntegrityError), session_factory.begin() as session:
-        session.add(OutboxMessage(kind="card", channel="C1", payload={"text": "y"},
-                                  dedupe_key="card:1"))
+        session.add(
+            OutboxMessage(kind="card", channel="C1", payload={"text": "y"}, dedupe_key="card:1")
+        )
     with session_factory.begin() as session:
         session.add(Member(slack_user_id="U9", slack_team_id="T1"))
     with pytest.raises(IntegrityError), session_factory.begin() as session:

@@ -21,10 +21,14 @@ def test_platform_postgres_urls_are_rewritten_for_psycopg() -> None:
 
 
 def test_values_are_read_and_checked() -> None:
-    s = Settings.from_env({
-        "PORT": "8080", "KMBOT_FACILITATORS": "U1, U2", "SLACK_API_URL": "http://127.0.0.1:9/api",
-        "KMBOT_MARKETPLACE_CHANNEL": "#km-market",
-    })
+    s = Settings.from_env(
+        {
+            "PORT": "8080",
+            "KMBOT_FACILITATORS": "U1, U2",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "KMBOT_MARKETPLACE_CHANNEL": "#km-market",
+        }
+    )
     assert s.port == 8080 and s.facilitators == ("U1", "U2")
     assert s.slack_api_url == "http://127.0.0.1:9/api/" and s.marketplace_channel == "km-market"
     with pytest.raises(ConfigError, match="PORT must be a whole number"):
