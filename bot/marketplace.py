@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -215,6 +216,8 @@ def publish_post(
         expires_at=now + timedelta(days=settings.expiry_days),
         changed_at=now,
     )
+    # Bring the index up to date before this post exists, so an uncommitted post never enters it.
+    matcher.refresh(session)
     session.add(post)
     session.flush()
     card = outbox.enqueue(
@@ -225,7 +228,6 @@ def publish_post(
         post_id=post.id,
         dedupe_key=f"card:{post.id}",
     )
-    matcher.refresh(session)
     strong = matcher.matches_for(session, post)
     intros: list[Introduction] = []
     for m in strong:
@@ -262,8 +264,22 @@ def publish_post(
         other = session.get(Post, other_id)
         if other is not None:
             candidates.append((other, m.score))
-    matcher.add(post)
+    after_commit(session, lambda: matcher.add(post))
     return PublishResult(post, intros, candidates[:3])
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's transaction commits (never if it rolls back)."""
+
+    def committed(_session: Session) -> None:
+        event.remove(session, "after_soft_rollback", rolled_back)
+        action()
+
+    def rolled_back(_session: Session, _previous: Any) -> None:
+        event.remove(session, "after_commit", committed)
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_soft_rollback", rolled_back, once=True)
 
 
 def _introduce(
@@ -464,7 +480,8 @@ def close_post(
         status = PostStatus.WITHDRAWN  # an offer is simply closed
     set_status(session, post, status, now=now)
     if matcher is not None:
-        matcher.remove(post.id)
+        post_id = post.id
+        after_commit(session, lambda: matcher.remove(post_id))
     return post
 
 

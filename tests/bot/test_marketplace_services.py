@@ -172,3 +172,18 @@ def test_import_is_all_or_nothing_and_idempotent(services: Services) -> None:
         assert ("Kent County Council", "Devon County Council") in {
             (m.want.council.name, m.offer.council.name) for m in found
         }
+
+
+def test_a_post_rolled_back_never_enters_the_match_index(services: Services) -> None:
+    devon = _member(services, "U1", "Devon CC")
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), services.session_factory.begin() as s:
+        publish_post(s, s.get(Member, devon), PostKind.OFFER, "IAR template",
+                     settings=services.settings, matcher=services.matcher)
+        raise Boom
+    assert len(services.matcher.index) == 0
+    kept = _post(services, devon, PostKind.OFFER, "IAR template")
+    assert kept.post.id in services.matcher.index
