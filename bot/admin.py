@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.councils import CouncilDirectory
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.marketplace import introduce_manually, notify_member, post_view, set_status
 from bot.matcher import MarketMatcher
-from bot.membership import council_for, ensure_reference_councils
+from bot.membership import AmbiguousCouncil, council_for, ensure_reference_councils
 from bot.settings import Settings
 from bot.stats import REGIONS
 from bot.text import clean_post_text, escape, truncate
@@ -73,9 +74,15 @@ def parse_user(text: str) -> str:
         return found.group(1)
     if _USER_ID.match(text):
         return text
+    if text.startswith("@"):
+        # The command's "escape users" setting is off, so Slack passed on the name as typed.
+        raise InvalidInput(
+            f"Slack sent me “{escape(truncate(text, 40))}” as typed, not who it is. Give their "
+            "member ID instead (their profile › ⋯ › Copy member ID; it starts with U)."
+        )
     raise InvalidInput(
-        f"“{truncate(text, 40) or 'nothing'}” is not a Slack user. Mention them, e.g. `@Jo Bloggs`, "
-        "or give their user id (it starts with U)."
+        f"“{escape(truncate(text, 40)) or 'nothing'}” is not a Slack user. Mention them, "
+        "e.g. `@Jo Bloggs`, or give their user id (it starts with U)."
     )
 
 
@@ -112,7 +119,7 @@ def list_facilitators(session: Session) -> list[Member]:
 
 
 def add_facilitator(session: Session, user_id: str, *, actor: str, team_id: str = "") -> Member:
-    """Make a Slack user a facilitator (a member with no council is made if they have not joined)."""
+    """Make a Slack user a facilitator (made a member with no council if they have not joined)."""
     existing = _members_with_user_id(session, user_id)
     if existing and all(m.role == Role.FACILITATOR for m in existing):
         raise InvalidInput(f"<@{user_id}> is already a facilitator.")
@@ -202,9 +209,15 @@ def find_council(session: Session, ref: str, directory: CouncilDirectory) -> Cou
             raise NotFound(f"There is no council #{number}.")
         return council
     ensure_reference_councils(session, directory)
-    choice = council_for(session, ref, directory, create=False)
+    try:
+        choice = council_for(session, ref, directory, create=False)
+    except AmbiguousCouncil as exc:
+        # Its message quotes what was typed unescaped; ours goes to Slack as mrkdwn.
+        raise InvalidInput(f"“{escape(truncate(ref, 80))}” could be more than one council ("
+                           + escape("; ".join(exc.names[:5])) + "). Give the full name or "
+                           "the council's number.") from None
     if choice is None:
-        raise NotFound(f"I can't find a council called “{truncate(ref, 80)}”.")
+        raise NotFound(f"I can't find a council called “{escape(truncate(ref, 80))}”.")
     return choice.council
 
 
@@ -268,10 +281,23 @@ def rename_council(
     return council
 
 
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The council that was kept, and what moved to it."""
+
+    kept: Council
+    members_moved: int
+    posts_moved: int
+
+
 def merge_councils(
     session: Session, duplicate_ref: str, into_ref: str, *, actor: str,
     directory: CouncilDirectory, now: datetime | None = None,
-) -> Council:
+) -> MergeResult:
     """Merge two records of one council: the duplicate's members and posts move to the other."""
     duplicate = find_council(session, duplicate_ref, directory)
     keep = find_council(session, into_ref, directory)
@@ -282,14 +308,14 @@ def merge_councils(
                            f"#{duplicate.merged_into_id}.")
     now = now or utcnow()
     before = {"duplicate": council_snapshot(duplicate), "kept": council_snapshot(keep)}
-    members = session.execute(
+    members = _rowcount(session.execute(
         update(Member).where(Member.council_id == duplicate.id).values(council_id=keep.id)
-    ).rowcount
+    ))
     # changed_at lets every process's match index pick up the new council of these posts.
-    posts = session.execute(
+    posts = _rowcount(session.execute(
         update(Post).where(Post.council_id == duplicate.id)
         .values(council_id=keep.id, changed_at=now)
-    ).rowcount
+    ))
     duplicate.merged_into_id = keep.id
     keep.other_names = list(dict.fromkeys([*(keep.other_names or []), duplicate.name]))
     session.flush()
@@ -298,7 +324,7 @@ def merge_councils(
              "members_moved": members, "posts_moved": posts}
     audit.record(session, actor, "council.merge", f"council #{duplicate.id} → #{keep.id}",
                  before=before, after=after)
-    return keep
+    return MergeResult(keep, members, posts)
 
 
 # ---------------------------------------------------------------- moderation

@@ -119,6 +119,10 @@ def _facts(post: PostView) -> list[str]:
 
 def card(post: PostView) -> dict[str, Any]:
     """The marketplace card announcing a new want or offer."""
+    if post.status == "removed":
+        # A facilitator removed it: the text is no longer shown to anyone.
+        gone = f"*{post.label}* was removed by a facilitator."
+        return {"text": gone, "blocks": [_section(gone)]}
     verb = "needs" if post.kind == "want" else "can share"
     head = f"*{post.label}* · *{escape(post.council)}* {verb}:"
     blocks: list[Block] = [_section(f"{head}\n{quote(post.text, SECTION_LIMIT - 400)}")]

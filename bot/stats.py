@@ -167,7 +167,7 @@ def unmet_areas(session: Session) -> list[tuple[str, int]]:
         .where(Post.status == PostStatus.OPEN, Post.area.is_not(None))
         .group_by(Post.area, Post.kind)
     ):
-        open_counts[(area, PostKind(kind))] = int(count)
+        open_counts[(str(area), PostKind(kind))] = int(count)
     unmet = [
         (area, open_counts.get((area, PostKind.WANT), 0)) for area in KNOWLEDGE_AREAS
         if open_counts.get((area, PostKind.WANT), 0) and not open_counts.get((area, PostKind.OFFER))

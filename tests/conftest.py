@@ -84,6 +84,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
+def pg_url(pg_ready: str) -> str:
+    """A clean PostgreSQL database (skipped when none is configured)."""
+    _truncate_pg(pg_ready)
+    return pg_ready
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     """A clean, migrated SQLite database (for tests about Slack rather than storage)."""
     return _fresh_sqlite(sqlite_template, tmp_path)

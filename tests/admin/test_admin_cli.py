@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from admin_kit import build_known_market
-from conftest import make_settings
 
 from bot import audit
 from bot.cli import main
 from bot.services import build_services
+from bot.settings import Settings
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -46,7 +46,7 @@ def test_facilitator_add_list_remove(env: str, capsys: pytest.CaptureFixture[str
     assert run("facilitator", "add")[0] == 2
     assert "Give the Slack user id" in capsys.readouterr().err
 
-    services = build_services(make_settings(env))
+    services = build_services(Settings(database_url=env))
     try:
         with services.session_factory() as session:
             entries = audit.list_entries(session, action="facilitator.")
@@ -58,7 +58,7 @@ def test_facilitator_add_list_remove(env: str, capsys: pytest.CaptureFixture[str
 
 
 def test_stats_and_export_on_a_known_market(env: str, tmp_path: Path) -> None:
-    services = build_services(make_settings(env, intro_threshold=101))
+    services = build_services(Settings(database_url=env, intro_threshold=101))
     try:
         build_known_market(services)
     finally:

@@ -8,11 +8,11 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from conftest import SIGNING_SECRET, make_settings
 from slackkit import SlackDriver, make_services, validate_blocks
 
 from bot import audit
 from bot.fakeslack import FakeSlack
+from bot.settings import Settings
 from storage.models import AuditEntry, Member, Role
 
 MARKET = "C0MARKET"
@@ -21,10 +21,11 @@ COP = "C0IMCOP"
 
 
 @pytest.fixture
-def admin_slack(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+def admin_slack(settings: Settings, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """The app with one facilitator configured through KMBOT_FACILITATORS."""
-    settings = make_settings(sqlite_url, fake_slack, facilitators=(FACILITATOR,))
-    driver = SlackDriver(settings, make_services(settings), fake_slack, SIGNING_SECRET)
+    settings = settings.with_(facilitators=(FACILITATOR,))
+    driver = SlackDriver(settings, make_services(settings), fake_slack,
+                         settings.slack_signing_secret)
     driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
     try:
         yield driver
@@ -33,10 +34,12 @@ def admin_slack(sqlite_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]
 
 
 @pytest.fixture
-def pg_admin_slack(database_url: str, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
+def pg_admin_slack(database_url: str, settings: Settings, fake_slack: FakeSlack
+                   ) -> Iterator[SlackDriver]:
     """As ``admin_slack``, on both database engines."""
-    settings = make_settings(database_url, fake_slack, facilitators=(FACILITATOR,))
-    driver = SlackDriver(settings, make_services(settings), fake_slack, SIGNING_SECRET)
+    settings = settings.with_(database_url=database_url, facilitators=(FACILITATOR,))
+    driver = SlackDriver(settings, make_services(settings), fake_slack,
+                         settings.slack_signing_secret)
     driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
     try:
         yield driver
@@ -135,6 +138,7 @@ def test_facilitators_add_list_and_remove(admin_slack: SlackDriver) -> None:
     kept = admin(admin_slack, f"facilitators remove <@{FACILITATOR}>")
     assert "KMBOT_FACILITATORS" in kept
     assert "is not a Slack user" in admin(admin_slack, "facilitators add bob")
+    assert "Copy member ID" in admin(admin_slack, "facilitators add @jo.bloggs")
     assert "Who?" in admin(admin_slack, "facilitators add")
 
     changes = audit_entries(admin_slack, "facilitator.")
@@ -206,7 +210,7 @@ def test_removing_a_post_tells_its_author_why_and_restoring_puts_it_back(
     assert f"<@{FACILITATOR}>" in notice.text
     assert "<!channel>" not in notice.text
     updated = slack.fake.message(MARKET, card.ts)
-    assert updated is not None and "This want is removed." in str(updated.blocks)
+    assert updated is not None and "was removed by a facilitator" in str(updated.blocks)
     assert "already been removed" in admin(slack, "remove 1 again")
 
     restored = admin(slack, "restore 1")
@@ -216,7 +220,8 @@ def test_removing_a_post_tells_its_author_why_and_restoring_puts_it_back(
     assert updated is not None and "I can help" in str(updated.blocks)
     assert "has not been removed" in admin(slack, "restore 1")
 
-    removal, restore = audit_entries(slack, "post.remove")[0], audit_entries(slack, "post.restore")[0]
+    removal = audit_entries(slack, "post.remove")[0]
+    restore = audit_entries(slack, "post.restore")[0]
     assert removal.target == "Want #1" and removal.actor == FACILITATOR
     assert removal.before == {"status": "open", "removed_reason": None,
                               "status_before_removal": None}
@@ -272,7 +277,8 @@ def test_communities_and_prompts(admin_slack: SlackDriver) -> None:
     slack = admin_slack
     slack.fake.add_channel(COP, "km-im-cop")
     assert "No communities of practice yet" in admin(slack, "communities list")
-    assert "can't tell which channel" in admin(slack, "communities add #km-im-cop IM tue 10:00")
+    assert "can't find the channel" in admin(slack, "communities add #no-such IM tue 10:00")
+    assert "can't find the channel" in admin(slack, "communities add km-im-cop IM tue 10:00")
     assert "I don't know the day" in admin(slack, f"communities add <#{COP}|km-im-cop> IM "
                                                    "someday 10:00")
     assert "Give the channel, knowledge area, day and time" in admin(slack, "communities add")
@@ -282,6 +288,8 @@ def test_communities_and_prompts(admin_slack: SlackDriver) -> None:
     listed = admin(slack, "communities")
     assert "km-im-cop" in listed and "Tuesdays at 10:00" in listed
 
+    again = admin(slack, "communities add #km-im-cop IM Wed 11:00")  # as typed, unescaped
+    assert "already a community of practice" in again
     assert "Paused" in admin(slack, f"communities pause {COP}")
     assert "*paused*" in admin(slack, "communities list")
     assert "nudged weekly again" in admin(slack, "communities resume #km-im-cop")

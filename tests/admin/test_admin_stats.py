@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 from admin_kit import KnownMarket, build_known_market, week_monday
-from conftest import make_settings
 
 from bot import stats
 from bot.export import (
@@ -19,12 +18,13 @@ from bot.export import (
     export_bytes,
 )
 from bot.services import Services, build_services
+from bot.settings import Settings
 
 
 @pytest.fixture
-def services(database_url: str) -> Iterator[Services]:
+def services(database_url: str, settings: Settings) -> Iterator[Services]:
     """Services on a clean database; automatic introductions off so the test chooses them."""
-    built = build_services(make_settings(database_url, intro_threshold=101))
+    built = build_services(settings.with_(database_url=database_url, intro_threshold=101))
     try:
         yield built
     finally:
@@ -115,7 +115,8 @@ def test_exports_parse_with_their_documented_headers(services: Services,
     assert len(posts) == 12
     by_id = {int(p["id"]): p for p in posts}
     removed = by_id[market.posts["D"]]
-    assert (removed["status"], removed["removed_reason"]) == ("removed", "Duplicate of another post")
+    assert removed["status"] == "removed"
+    assert removed["removed_reason"] == "Duplicate of another post"
     assert by_id[market.posts["A"]]["council"] == "Devon County Council"
     assert by_id[market.posts["A"]]["region"] == "South West"
     assert by_id[market.posts["I"]]["area"] == ""
@@ -150,3 +151,15 @@ def test_export_defuses_spreadsheet_formulas(services: Services, market: KnownMa
     with services.session_factory() as session:
         posts = _rows(export_bytes(session)["posts.csv"])
     assert posts[-1]["text"].startswith("'=HYPERLINK")
+
+
+def test_the_chart_of_an_empty_market_is_still_a_sensible_png(services: Services) -> None:
+    from bot.chart import activity_png
+
+    with services.session_factory() as session:
+        found = stats.collect(session)
+    assert found.councils_taking_part == 0 and sum(w.posts for w in found.weekly) == 0
+    png = activity_png(found.weekly, found.regions)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1200, 600)

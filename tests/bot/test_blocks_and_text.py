@@ -50,6 +50,9 @@ def test_card_for_a_want_has_the_help_button_and_validates() -> None:
     assert "I can help" in text and "Open until 25 Feb 2027" in text
     closed = blocks.card(_post(status="fulfilled"))
     assert "I can help" not in str(closed["blocks"]) and "fulfilled" in str(closed["blocks"])
+    removed = blocks.card(_post(text="Something unkind", status="removed"))
+    validate_blocks(removed["blocks"])
+    assert "Something unkind" not in str(removed) and "removed by a facilitator" in str(removed)
 
 
 def test_very_long_texts_stay_within_block_kit_limits() -> None:

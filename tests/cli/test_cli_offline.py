@@ -123,11 +123,8 @@ def test_db_upgrade_and_current(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_import_and_matches_on_postgresql(tmp_path: Path, pg_ready: str) -> None:
-    url = pg_ready
-    from conftest import _truncate_pg
-
-    _truncate_pg(url)
+def test_import_and_matches_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    url = pg_url
     res = run(["import", str(FIXTURES / "good.csv")], tmp_path, DATABASE_URL=url)
     assert res.returncode == 0, res.stderr
     found = json.loads(run(["matches", "--json"], tmp_path, DATABASE_URL=url).stdout)
