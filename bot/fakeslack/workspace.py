@@ -389,9 +389,8 @@ class Workspace:
                 stack.append(view["id"])
             elif action == "clear":
                 stack.clear()
-            elif action != "errors":
-                if view_id in stack:
-                    del stack[stack.index(view_id) :]
+            elif action != "errors" and view_id in stack:
+                del stack[stack.index(view_id) :]
             self._touch()
 
     def wait_changed(self, since: int, timeout: float) -> int:

@@ -7,8 +7,11 @@ Web API, which the page reads back through ``/sandbox/state``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -102,6 +105,7 @@ class Sandbox:
         self._bot_server: _ThreadingWSGIServer | None = None
         self._bot_thread: threading.Thread | None = None
         self._page = (STATIC / "index.html").read_bytes()
+        self._script_hashes = _script_hashes(self._page.decode("utf-8"))
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -195,7 +199,11 @@ class Sandbox:
         """Register the communities and (unless asked not to) load the example workshop."""
         assert self.services is not None and self.settings is not None
         services = self.services
+        from bot.membership import ensure_reference_councils
+
         with services.session_factory.begin() as session:
+            # Seed the council list now, not on the first member's first post.
+            ensure_reference_councils(session, services.directory)
             _add_communities(session)
         if self.example:
             load_example_workshop(services, self.settings)
@@ -206,10 +214,12 @@ class Sandbox:
     def _signed_post(self, body: str, content_type: str) -> BotReply:
         """POST a body to the bot's /slack/events, signed exactly as Slack signs it."""
         timestamp = str(int(time.time()))
-        headers = {
+        headers: dict[str, str] = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": self.verifier.generate_signature(timestamp=timestamp, body=body),
+            "X-Slack-Signature": str(
+                self.verifier.generate_signature(timestamp=timestamp, body=body)
+            ),
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         }
         request = urllib.request.Request(self.bot_url, data=body.encode("utf-8"),
@@ -506,9 +516,11 @@ class Sandbox:
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
             # The page loads nothing from elsewhere: say so, so an injected script could not run.
+            # Only the page's own script (by hash) may run: text that slipped through as HTML
+            # could not execute anything.
             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
                                        "style-src 'self' 'unsafe-inline'; "
-                                       "script-src 'self' 'unsafe-inline'; base-uri 'none'; "
+                                       f"script-src {self._script_hashes}; base-uri 'none'; "
                                        "form-action 'none'; frame-ancestors 'none'",
             "X-Content-Type-Options": "nosniff",
         })
@@ -547,6 +559,15 @@ class Sandbox:
         if found is None:
             return channel
         return "directmessage" if found.is_im else found.name
+
+
+def _script_hashes(html: str) -> str:
+    """CSP sources allowing exactly the page's inline scripts."""
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
+    return " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+        for s in scripts
+    ) or "'none'"
 
 
 class _PageError(Exception):

@@ -117,6 +117,8 @@ def test_posts_match_and_only_the_parties_may_answer(sandbox: Sandbox) -> None:
     status, answer = _post(sandbox, "/sandbox/command", {
         "user": SARAH, "channel": MARKET, "text": "/offer Our retention schedule template"})
     assert status == 200 and answer["ok"]
+    # One at a time, as people do.
+    fake.wait_until(lambda: fake.messages(MARKET), timeout=10, message="the offer's card")
     _post(sandbox, "/sandbox/command", {
         "user": DELROY, "channel": MARKET, "text": "/want A retention schedule template"})
     cards = fake.wait_until(lambda: len(fake.messages(MARKET)) == 2 and fake.messages(MARKET),
@@ -172,7 +174,8 @@ def test_user_text_stays_text(sandbox: Sandbox) -> None:
     _post(sandbox, "/sandbox/command", {
         "user": SARAH, "channel": MARKET, "text": "/offer <script>alert(1)</script> & <!channel>"})
     card = fake.wait_until(lambda: fake.messages(MARKET), timeout=10)[0]
-    shown = json.dumps(_state(sandbox, SARAH)["conversation"]["messages"][0]["blocks"])
+    shown = json.dumps([m["blocks"] for m in _state(sandbox, SARAH)["conversation"]["messages"]
+                        if m["ts"] == card.ts])
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert "<!channel>" not in json.dumps(card.blocks, ensure_ascii=False)
     with urllib.request.urlopen(f"http://127.0.0.1:{sandbox.fake.port}/", timeout=10) as resp:
@@ -205,7 +208,8 @@ def test_facilitator_commands_and_the_next_job(sandbox: Sandbox) -> None:
     _post(sandbox, "/sandbox/command", {"user": ALEX, "channel": MARKET, "text": "/km-admin stats"})
     reply = fake.wait_until(lambda: fake.ephemerals(ALEX), timeout=10)[0]
     assert "Councils and members by region" in reply.text + json.dumps(reply.blocks)
-    _post(sandbox, "/sandbox/command", {"user": SARAH, "channel": MARKET, "text": "/km-admin stats"})
+    _post(sandbox, "/sandbox/command",
+          {"user": SARAH, "channel": MARKET, "text": "/km-admin stats"})
     refused = fake.wait_until(lambda: fake.ephemerals(SARAH), timeout=10)[0]
     assert "facilitator" in (refused.text + json.dumps(refused.blocks)).lower()
 

@@ -1,8 +1,21 @@
-"""The sandbox in a real browser: posting, an introduction, answering it, a modal, /km-admin."""
+"""The sandbox in a real browser: posting, an introduction, answering it, a modal, /km-admin.
+
+``kmbot sandbox`` runs as a real process; Debian's Chromium, driven by Playwright, looks at it.
+(The fixtures live here rather than in a conftest.py: a second module named ``conftest`` would
+shadow tests/conftest.py for tests that import from it.)
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import selectors
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +26,78 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _wait_for_url(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Read the sandbox's output until it prints its address; (url, output so far)."""
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=deadline - time.monotonic()):
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break  # the process ended
+        seen += line
+        found = re.search(r"open (http://\S+)", line)
+        if found:
+            return found.group(1), seen
+    raise AssertionError(f"kmbot sandbox did not print its address within {timeout}s:\n{seen}")
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``kmbot sandbox --port 0`` in a temporary working directory; its page's address."""
+    workdir = tmp_path_factory.mktemp("sandbox")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "KMBOT_FACILITATORS", "SLACK_API_URL", "PORT")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["KMBOT_LOG_LEVEL"] = "WARNING"
+    stderr_path = workdir / "sandbox.stderr"
+    with stderr_path.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0"],
+            cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )
+        try:
+            try:
+                url, _ = _wait_for_url(proc, timeout=30)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\nstderr:\n{stderr_path.read_text()}") from None
+            yield url
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert proc.returncode == 0, f"the sandbox exited with {proc.returncode}:\n" + \
+        stderr_path.read_text()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright (``playwright install`` cannot download here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/browser-deps.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[dev,browser]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
 SARAH = "U0SARAH"  # Devon County Council
 DELROY = "U0DELROY"  # London Borough of Lewisham
 HELEN = "U0HELEN"  # Wiltshire Council: a stranger to their introduction
@@ -20,6 +105,7 @@ ALEX = "U0ALEX"  # a facilitator
 
 OFFER = "Chatbot for council tax enquiries - our scripts, intents and lessons learned"
 WANT = "Help building a council tax chatbot - scripts and intents"
+MODAL_WANT = "Examples of a records retention schedule for a London borough"
 
 
 def _act_as(page: Any, user: str) -> None:
@@ -93,12 +179,11 @@ def test_a_demonstration_in_the_browser(browser: Any, sandbox_url: str) -> None:
     expect(modal).to_contain_text("Post a want")
     modal.get_by_role("button", name="Post").click()
     expect(modal).to_contain_text("Please complete this required field.")
-    modal.get_by_label("What does your council need?").fill(
-        "Examples of a records retention schedule for a London borough")
+    modal.get_by_label("What does your council need?").fill(MODAL_WANT)
     modal.get_by_label("Knowledge area").select_option(label="Information Management")
     modal.get_by_role("button", name="Post").click()
     expect(modal).to_be_hidden()
-    expect(messages).to_contain_text("Examples of a records retention schedule for a London borough")
+    expect(messages).to_contain_text(MODAL_WANT)
     expect(messages).to_contain_text("Information Management")
 
     # The facilitator asks for the statistics.
