@@ -45,7 +45,8 @@ MAX_REASON = 500
 def post_snapshot(post: Post) -> dict[str, Any]:
     """What the audit log keeps of a post before and after a change."""
     return {
-        "status": str(post.status), "removed_reason": post.removed_reason,
+        "status": str(post.status),
+        "removed_reason": post.removed_reason,
         "status_before_removal": post.status_before_removal,
     }
 
@@ -53,8 +54,11 @@ def post_snapshot(post: Post) -> dict[str, Any]:
 def council_snapshot(council: Council) -> dict[str, Any]:
     """What the audit log keeps of a council before and after a change."""
     return {
-        "id": council.id, "name": council.name, "short_name": council.short_name,
-        "region": council.region, "merged_into_id": council.merged_into_id,
+        "id": council.id,
+        "name": council.name,
+        "short_name": council.short_name,
+        "region": council.region,
+        "merged_into_id": council.merged_into_id,
     }
 
 
@@ -87,9 +91,9 @@ def parse_user(text: str) -> str:
 
 
 def _members_with_user_id(session: Session, user_id: str) -> list[Member]:
-    return list(session.scalars(
-        select(Member).where(Member.slack_user_id == user_id).order_by(Member.id)
-    ))
+    return list(
+        session.scalars(select(Member).where(Member.slack_user_id == user_id).order_by(Member.id))
+    )
 
 
 def facilitator_member(session: Session, team_id: str, user_id: str) -> Member | None:
@@ -99,8 +103,7 @@ def facilitator_member(session: Session, team_id: str, user_id: str) -> Member |
     workspace; the first request from them claims that record for the workspace, so joining a
     council later updates the same member rather than making a second one.
     """
-    found = [m for m in _members_with_user_id(session, user_id)
-             if m.slack_team_id in (team_id, "")]
+    found = [m for m in _members_with_user_id(session, user_id) if m.slack_team_id in (team_id, "")]
     exact = [m for m in found if m.slack_team_id == team_id]
     member = exact[0] if exact else (found[0] if found else None)
     if member is None or member.role != Role.FACILITATOR:
@@ -113,9 +116,9 @@ def facilitator_member(session: Session, team_id: str, user_id: str) -> Member |
 
 def list_facilitators(session: Session) -> list[Member]:
     """Every facilitator, in the order they were added."""
-    return list(session.scalars(
-        select(Member).where(Member.role == Role.FACILITATOR).order_by(Member.id)
-    ))
+    return list(
+        session.scalars(select(Member).where(Member.role == Role.FACILITATOR).order_by(Member.id))
+    )
 
 
 def add_facilitator(session: Session, user_id: str, *, actor: str, team_id: str = "") -> Member:
@@ -127,16 +130,23 @@ def add_facilitator(session: Session, user_id: str, *, actor: str, team_id: str 
         member = Member(slack_team_id=team_id, slack_user_id=user_id, role=Role.FACILITATOR)
         session.add(member)
         session.flush()
-        audit.record(session, actor, "facilitator.add", user_id, before=None,
-                     after=member_snapshot(member))
+        audit.record(
+            session, actor, "facilitator.add", user_id, before=None, after=member_snapshot(member)
+        )
         return member
     for member in existing:
         if member.role != Role.FACILITATOR:
             before = member_snapshot(member)
             member.role = Role.FACILITATOR
             session.flush()
-            audit.record(session, actor, "facilitator.add", user_id, before=before,
-                         after=member_snapshot(member))
+            audit.record(
+                session,
+                actor,
+                "facilitator.add",
+                user_id,
+                before=before,
+                after=member_snapshot(member),
+            )
     return existing[0]
 
 
@@ -153,9 +163,9 @@ def remove_facilitator(
     if not members:
         raise NotFound(f"<@{user_id}> is not a facilitator.")
     others = session.scalar(
-        select(func.count()).select_from(Member).where(
-            Member.role == Role.FACILITATOR, Member.slack_user_id != user_id
-        )
+        select(func.count())
+        .select_from(Member)
+        .where(Member.role == Role.FACILITATOR, Member.slack_user_id != user_id)
     )
     if not others:
         raise NotAllowed(
@@ -166,13 +176,20 @@ def remove_facilitator(
         before = member_snapshot(member)
         member.role = Role.PRACTITIONER
         session.flush()
-        audit.record(session, actor, "facilitator.remove", user_id, before=before,
-                     after=member_snapshot(member))
+        audit.record(
+            session,
+            actor,
+            "facilitator.remove",
+            user_id,
+            before=before,
+            after=member_snapshot(member),
+        )
     return members[0]
 
 
-def bootstrap_facilitators(session: Session, user_ids: Iterable[str], *, team_id: str = ""
-                           ) -> list[str]:
+def bootstrap_facilitators(
+    session: Session, user_ids: Iterable[str], *, team_id: str = ""
+) -> list[str]:
     """Make every configured user id a facilitator; returns those that were not one already."""
     made: list[str] = []
     for user_id in dict.fromkeys(u.strip() for u in user_ids if u.strip()):
@@ -190,8 +207,13 @@ def bootstrap_facilitators(session: Session, user_ids: Iterable[str], *, team_id
 def record_refusal(session: Session, user_id: str, attempted: str) -> None:
     """Log and audit someone who is not a facilitator trying an admin command."""
     logger.warning("Refused /km-admin %r from %s: not a facilitator", attempted, user_id)
-    audit.record(session, user_id, "refused", truncate(attempted, 120) or "/km-admin",
-                 after={"command": truncate(attempted, 200)})
+    audit.record(
+        session,
+        user_id,
+        "refused",
+        truncate(attempted, 120) or "/km-admin",
+        after={"command": truncate(attempted, 200)},
+    )
 
 
 # ---------------------------------------------------------------- councils
@@ -203,7 +225,7 @@ def find_council(session: Session, ref: str, directory: CouncilDirectory) -> Cou
     if not ref:
         raise InvalidInput("Which council? Give its name or number.")
     number = ref.lstrip("#")
-    if number.isdigit() and len(number) < 10:
+    if number.isascii() and number.isdigit() and len(number) < 10:
         council = session.get(Council, int(number))
         if council is None:
             raise NotFound(f"There is no council #{number}.")
@@ -213,9 +235,12 @@ def find_council(session: Session, ref: str, directory: CouncilDirectory) -> Cou
         choice = council_for(session, ref, directory, create=False)
     except AmbiguousCouncil as exc:
         # Its message quotes what was typed unescaped; ours goes to Slack as mrkdwn.
-        raise InvalidInput(f"“{escape(truncate(ref, 80))}” could be more than one council ("
-                           + escape("; ".join(exc.names[:5])) + "). Give the full name or "
-                           "the council's number.") from None
+        raise InvalidInput(
+            f"“{escape(truncate(ref, 80))}” could be more than one council ("
+            + escape("; ".join(exc.names[:5]))
+            + "). Give the full name or "
+            "the council's number."
+        ) from None
     if choice is None:
         raise NotFound(f"I can't find a council called “{escape(truncate(ref, 80))}”.")
     return choice.council
@@ -235,7 +260,11 @@ def _nation_of(region: str) -> str:
 
 
 def add_council(
-    session: Session, name: str, *, actor: str, directory: CouncilDirectory,
+    session: Session,
+    name: str,
+    *,
+    actor: str,
+    directory: CouncilDirectory,
     region: str | None = None,
 ) -> Council:
     """Add a council the reference list does not know (or say which stored council it is)."""
@@ -243,14 +272,22 @@ def add_council(
     choice = council_for(session, name, directory, create=True)
     assert choice is not None
     if not choice.created:
-        raise InvalidInput(f"That council is already known as *{escape(choice.council.name)}* "
-                           f"(council #{choice.council.id}).")
+        raise InvalidInput(
+            f"That council is already known as *{escape(choice.council.name)}* "
+            f"(council #{choice.council.id})."
+        )
     council = choice.council
     if region is not None:
         council.region, council.nation = region, _nation_of(region)
     session.flush()
-    audit.record(session, actor, "council.add", f"council #{council.id}", before=None,
-                 after=council_snapshot(council))
+    audit.record(
+        session,
+        actor,
+        "council.add",
+        f"council #{council.id}",
+        before=None,
+        after=council_snapshot(council),
+    )
     return council
 
 
@@ -266,18 +303,29 @@ def rename_council(
         raise InvalidInput("That name is too long (200 characters at most).")
     if new_name == council.name:
         raise InvalidInput(f"It is already called *{escape(new_name)}*.")
-    clash = session.scalar(select(Council).where(func.lower(Council.name) == new_name.lower(),
-                                                 Council.id != council.id))
+    clash = session.scalar(
+        select(Council).where(
+            func.lower(Council.name) == new_name.lower(), Council.id != council.id
+        )
+    )
     if clash is not None:
-        raise InvalidInput(f"Council #{clash.id} is already called *{escape(clash.name)}*. "
-                           f"If they are the same council, merge them instead.")
+        raise InvalidInput(
+            f"Council #{clash.id} is already called *{escape(clash.name)}*. "
+            f"If they are the same council, merge them instead."
+        )
     before = council_snapshot(council)
     council.other_names = [*(council.other_names or []), council.name]
     council.name = new_name
     council.short_name = new_name
     session.flush()
-    audit.record(session, actor, "council.rename", f"council #{council.id}", before=before,
-                 after=council_snapshot(council))
+    audit.record(
+        session,
+        actor,
+        "council.rename",
+        f"council #{council.id}",
+        before=before,
+        after=council_snapshot(council),
+    )
     return council
 
 
@@ -295,8 +343,13 @@ class MergeResult:
 
 
 def merge_councils(
-    session: Session, duplicate_ref: str, into_ref: str, *, actor: str,
-    directory: CouncilDirectory, now: datetime | None = None,
+    session: Session,
+    duplicate_ref: str,
+    into_ref: str,
+    *,
+    actor: str,
+    directory: CouncilDirectory,
+    now: datetime | None = None,
 ) -> MergeResult:
     """Merge two records of one council: the duplicate's members and posts move to the other."""
     duplicate = find_council(session, duplicate_ref, directory)
@@ -304,26 +357,43 @@ def merge_councils(
     if duplicate.id == keep.id:
         raise InvalidInput(f"Those are the same record (*{escape(keep.name)}*).")
     if duplicate.merged_into_id is not None:
-        raise InvalidInput(f"*{escape(duplicate.name)}* was already merged into council "
-                           f"#{duplicate.merged_into_id}.")
+        raise InvalidInput(
+            f"*{escape(duplicate.name)}* was already merged into council "
+            f"#{duplicate.merged_into_id}."
+        )
     now = now or utcnow()
     before = {"duplicate": council_snapshot(duplicate), "kept": council_snapshot(keep)}
-    members = _rowcount(session.execute(
-        update(Member).where(Member.council_id == duplicate.id).values(council_id=keep.id)
-    ))
+    members = _rowcount(
+        session.execute(
+            update(Member).where(Member.council_id == duplicate.id).values(council_id=keep.id)
+        )
+    )
     # changed_at lets every process's match index pick up the new council of these posts.
-    posts = _rowcount(session.execute(
-        update(Post).where(Post.council_id == duplicate.id)
-        .values(council_id=keep.id, changed_at=now)
-    ))
+    posts = _rowcount(
+        session.execute(
+            update(Post)
+            .where(Post.council_id == duplicate.id)
+            .values(council_id=keep.id, changed_at=now)
+        )
+    )
     duplicate.merged_into_id = keep.id
     keep.other_names = list(dict.fromkeys([*(keep.other_names or []), duplicate.name]))
     session.flush()
     session.expire_all()
-    after = {"duplicate": council_snapshot(duplicate), "kept": council_snapshot(keep),
-             "members_moved": members, "posts_moved": posts}
-    audit.record(session, actor, "council.merge", f"council #{duplicate.id} → #{keep.id}",
-                 before=before, after=after)
+    after = {
+        "duplicate": council_snapshot(duplicate),
+        "kept": council_snapshot(keep),
+        "members_moved": members,
+        "posts_moved": posts,
+    }
+    audit.record(
+        session,
+        actor,
+        "council.merge",
+        f"council #{duplicate.id} → #{keep.id}",
+        before=before,
+        after=after,
+    )
     return MergeResult(keep, members, posts)
 
 
@@ -338,7 +408,12 @@ def _post(session: Session, post_id: int) -> Post:
 
 
 def remove_post(
-    session: Session, post_id: int, reason: str, *, actor: str, matcher: MarketMatcher,
+    session: Session,
+    post_id: int,
+    reason: str,
+    *,
+    actor: str,
+    matcher: MarketMatcher,
     now: datetime | None = None,
 ) -> Post:
     """Take a post off the marketplace with a reason; its author is told why."""
@@ -346,8 +421,10 @@ def remove_post(
     label = post_view(post).label
     reason = clean_post_text(reason)
     if not reason:
-        raise InvalidInput(f"Please give a reason; its author will see it. "
-                           f"e.g. `/km-admin remove {post_id} contains personal data`")
+        raise InvalidInput(
+            f"Please give a reason; its author will see it. "
+            f"e.g. `/km-admin remove {post_id} contains personal data`"
+        )
     if len(reason) > MAX_REASON:
         raise InvalidInput(f"Please keep the reason under {MAX_REASON} characters.")
     if post.status == PostStatus.REMOVED:
@@ -359,8 +436,10 @@ def remove_post(
     matcher.remove(post.id)
     audit.record(session, actor, "post.remove", label, before=before, after=post_snapshot(post))
     if post.member is not None:
-        text = (f"A facilitator has removed your *{label}* from the marketplace:\n"
-                f"{blocks.quote(post.text, 600)}\n*Reason:* {escape(reason)}")
+        text = (
+            f"A facilitator has removed your *{label}* from the marketplace:\n"
+            f"{blocks.quote(post.text, 600)}\n*Reason:* {escape(reason)}"
+        )
         if _USER_ID.match(actor):
             text += f"\nIf you think this is a mistake, please talk to <@{actor}>."
         notify_member(session, post.member, blocks.notice(text), kind="moderation")
@@ -368,7 +447,11 @@ def remove_post(
 
 
 def restore_post(
-    session: Session, post_id: int, *, actor: str, matcher: MarketMatcher,
+    session: Session,
+    post_id: int,
+    *,
+    actor: str,
+    matcher: MarketMatcher,
     now: datetime | None = None,
 ) -> Post:
     """Put a removed post back as it was; its author is told."""
@@ -389,9 +472,14 @@ def restore_post(
         matcher.add(post)
     audit.record(session, actor, "post.restore", label, before=before, after=post_snapshot(post))
     if post.member is not None:
-        notify_member(session, post.member, blocks.notice(
-            f"Good news: a facilitator has put your *{label}* back in the marketplace."
-        ), kind="moderation")
+        notify_member(
+            session,
+            post.member,
+            blocks.notice(
+                f"Good news: a facilitator has put your *{label}* back in the marketplace."
+            ),
+            kind="moderation",
+        )
     return post
 
 
@@ -399,19 +487,34 @@ def restore_post(
 
 
 def introduce(
-    session: Session, first_id: int, second_id: int, *, actor: str, made_by: Member | None,
-    settings: Settings, matcher: MarketMatcher,
+    session: Session,
+    first_id: int,
+    second_id: int,
+    *,
+    actor: str,
+    made_by: Member | None,
+    settings: Settings,
+    matcher: MarketMatcher,
 ) -> Introduction:
     """Introduce a want and an offer a facilitator chose (given in either order)."""
     first, second = _post(session, first_id), _post(session, second_id)
     if first.kind == second.kind:
-        raise InvalidInput(f"#{first.id} and #{second.id} are both {first.kind}s; "
-                           "an introduction joins a want and an offer.")
+        raise InvalidInput(
+            f"#{first.id} and #{second.id} are both {first.kind}s; "
+            "an introduction joins a want and an offer."
+        )
     want, offer = (first, second) if first.kind == PostKind.WANT else (second, first)
-    intro = introduce_manually(session, want, offer, made_by=made_by, settings=settings,
-                               matcher=matcher)
+    intro = introduce_manually(
+        session, want, offer, made_by=made_by, settings=settings, matcher=matcher
+    )
     if intro is None:
         raise InvalidInput(f"Want #{want.id} and offer #{offer.id} have already been introduced.")
-    audit.record(session, actor, "introduction.manual", f"introduction #{intro.id}", before=None,
-                 after={"want_id": want.id, "offer_id": offer.id, "score": intro.score})
+    audit.record(
+        session,
+        actor,
+        "introduction.manual",
+        f"introduction #{intro.id}",
+        before=None,
+        after={"want_id": want.id, "offer_id": offer.id, "score": intro.score},
+    )
     return intro

@@ -219,7 +219,7 @@ def _unclaimed_by_email(session: Session, email: str | None) -> Member | None:
 def council_for_choice(session: Session, value: str, directory: CouncilDirectory) -> Council:
     """The stored council for a picker value: ``id:<n>`` or ``ref:<official name>``."""
     kind, _, rest = value.partition(":")
-    if kind == "id" and rest.isdigit():
+    if kind == "id" and rest.isascii() and rest.isdigit():
         council = session.get(Council, int(rest))
         if council is not None:
             return _live(session, council)

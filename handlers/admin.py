@@ -77,8 +77,9 @@ class AdminCommand:
         }
 
     # ------------------------------------------------------------ dispatch
-    def handle(self, ack: Ack, command: dict[str, Any], respond: Respond,
-               client: WebClient) -> None:
+    def handle(
+        self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         """Dispatch /km-admin <subcommand> [arguments], for facilitators only."""
         ack()
         text = (command.get("text") or "").strip()
@@ -87,12 +88,14 @@ class AdminCommand:
             member = admin.facilitator_member(session, team_id, user_id)
             if member is None:
                 admin.record_refusal(session, user_id, f"/km-admin {text}".strip())
-                names = [m.slack_user_id for m in admin.list_facilitators(session)
-                         if m.slack_user_id]
+                names = [
+                    m.slack_user_id for m in admin.list_facilitators(session) if m.slack_user_id
+                ]
             member_id = member.id if member is not None else 0
         if member is None:
-            respond(admin_blocks.long_notice(admin_blocks.refusal(names)),
-                    response_type="ephemeral")
+            respond(
+                admin_blocks.long_notice(admin_blocks.refusal(names)), response_type="ephemeral"
+            )
             return
         request = Request(team_id, user_id, member_id, respond, client)
         word, rest = _split(text)
@@ -102,8 +105,10 @@ class AdminCommand:
             return
         found = self.subcommands.get(word)
         if found is None:
-            request.say(f"I don't know `/km-admin {escape(truncate(word, 40))}`.\n"
-                        + admin_blocks.overview_help())
+            request.say(
+                f"I don't know `/km-admin {escape(truncate(word, 40))}`.\n"
+                + admin_blocks.overview_help()
+            )
             return
         topic, sub = found
         if rest.lower() in HELP_WORDS:
@@ -117,8 +122,10 @@ class AdminCommand:
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else "unknown"
             logger.warning("Slack refused part of /km-admin %s: %s", word, error)
-            request.say(f"Slack would not take that just now ({escape(str(error))}). "
-                        "Please try again in a minute.")
+            request.say(
+                f"Slack would not take that just now ({escape(str(error))}). "
+                "Please try again in a minute."
+            )
 
     def _unknown(self, request: Request, topic: str, word: str) -> None:
         lead = f"I don't know `/km-admin {topic} {escape(truncate(word, 40))}`.\n" if word else ""
@@ -141,11 +148,16 @@ class AdminCommand:
         user_id = admin.parse_user(arg)
         with services.session_factory.begin() as session:
             if word == "add":
-                admin.add_facilitator(session, user_id, actor=request.user_id,
-                                      team_id=request.team_id)
+                admin.add_facilitator(
+                    session, user_id, actor=request.user_id, team_id=request.team_id
+                )
             else:
-                admin.remove_facilitator(session, user_id, actor=request.user_id,
-                                         configured=services.settings.facilitators)
+                admin.remove_facilitator(
+                    session,
+                    user_id,
+                    actor=request.user_id,
+                    configured=services.settings.facilitators,
+                )
         if word == "add":
             request.say(f"<@{user_id}> is now a facilitator and can use `/km-admin`.")
         else:
@@ -159,32 +171,51 @@ class AdminCommand:
         if word == "add":
             name, region = _name_and_region(arg)
             with services.session_factory.begin() as session:
-                council = admin.add_council(session, name, actor=request.user_id,
-                                            directory=services.directory, region=region)
+                council = admin.add_council(
+                    session,
+                    name,
+                    actor=request.user_id,
+                    directory=services.directory,
+                    region=region,
+                )
                 where = f" in {escape(council.region)}" if council.region else ""
-                said = (f"Added *{escape(council.name)}* (council #{council.id}){where}. "
-                        "Members can now choose it when they join.")
+                said = (
+                    f"Added *{escape(council.name)}* (council #{council.id}){where}. "
+                    "Members can now choose it when they join."
+                )
             request.say(said)
         elif word == "rename":
             old, sep, new = _partition_word(arg, "to")
             if not sep:
-                raise InvalidInput("Rename to what? e.g. "
-                                   "`/km-admin councils rename 12 to Newtown Council`")
+                raise InvalidInput(
+                    "Rename to what? e.g. `/km-admin councils rename 12 to Newtown Council`"
+                )
             with services.session_factory.begin() as session:
-                council = admin.rename_council(session, old, new, actor=request.user_id,
-                                               directory=services.directory)
+                council = admin.rename_council(
+                    session, old, new, actor=request.user_id, directory=services.directory
+                )
                 said = f"Council #{council.id} is now called *{escape(council.name)}*."
             request.say(said)
         elif word == "merge":
             duplicate, sep, keep = _partition_word(arg, "into")
             if not sep:
-                raise InvalidInput("Merge into which council? e.g. "
-                                   "`/km-admin councils merge Devon CC into Devon County Council`")
+                raise InvalidInput(
+                    "Merge into which council? e.g. "
+                    "`/km-admin councils merge Devon CC into Devon County Council`"
+                )
             with services.session_factory.begin() as session:
-                merged = admin.merge_councils(session, duplicate, keep, actor=request.user_id,
-                                              directory=services.directory, now=services.clock())
-                said = (f"Merged into *{escape(merged.kept.name)}*: {merged.members_moved} "
-                        f"member(s) and {merged.posts_moved} post(s) moved across.")
+                merged = admin.merge_councils(
+                    session,
+                    duplicate,
+                    keep,
+                    actor=request.user_id,
+                    directory=services.directory,
+                    now=services.clock(),
+                )
+                said = (
+                    f"Merged into *{escape(merged.kept.name)}*: {merged.members_moved} "
+                    f"member(s) and {merged.posts_moved} post(s) moved across."
+                )
             request.say(said)
         else:
             self._unknown(request, "councils", word)
@@ -205,18 +236,31 @@ class AdminCommand:
         number, reason = _split(rest)
         post_id = post_id_from(number) if number else None
         if post_id is None:
-            raise InvalidInput("Which post? e.g. `/km-admin remove 12 contains a phone number` "
-                               "(the number is on its card).")
+            raise InvalidInput(
+                "Which post? e.g. `/km-admin remove 12 contains a phone number` "
+                "(the number is on its card)."
+            )
         services = self.services
         with services.session_factory.begin() as session:
-            post = admin.remove_post(session, post_id, reason, actor=request.user_id,
-                                     matcher=services.matcher, now=services.clock())
+            post = admin.remove_post(
+                session,
+                post_id,
+                reason,
+                actor=request.user_id,
+                matcher=services.matcher,
+                now=services.clock(),
+            )
             label = f"{post.kind.capitalize()} #{post.id}"
             told = post.member is not None and bool(post.member.slack_user_id)
         kick(services)
-        request.say(f"Removed *{label}* from the marketplace."
-                    + (" Its author has been told why." if told else
-                       " Its author is not on Slack, so nobody was told."))
+        request.say(
+            f"Removed *{label}* from the marketplace."
+            + (
+                " Its author has been told why."
+                if told
+                else " Its author is not on Slack, so nobody was told."
+            )
+        )
 
     def restore(self, request: Request, rest: str) -> None:
         """restore <post number>"""
@@ -225,8 +269,13 @@ class AdminCommand:
             raise InvalidInput("Which post? e.g. `/km-admin restore 12`")
         services = self.services
         with services.session_factory.begin() as session:
-            post = admin.restore_post(session, post_id, actor=request.user_id,
-                                      matcher=services.matcher, now=services.clock())
+            post = admin.restore_post(
+                session,
+                post_id,
+                actor=request.user_id,
+                matcher=services.matcher,
+                now=services.clock(),
+            )
             label, status = f"{post.kind.capitalize()} #{post.id}", str(post.status)
         kick(services)
         request.say(f"Restored *{label}*; it is {status} again.")
@@ -236,17 +285,26 @@ class AdminCommand:
         words = rest.replace(",", " ").split()
         numbers = [post_id_from(w) for w in words if w.lower() not in ("and", "with", "to")]
         if len(numbers) != 2 or None in numbers:
-            raise InvalidInput("Give a want's number and an offer's, e.g. "
-                               "`/km-admin introduce 12 7`.")
+            raise InvalidInput(
+                "Give a want's number and an offer's, e.g. `/km-admin introduce 12 7`."
+            )
         services = self.services
         with services.session_factory.begin() as session:
             made_by = session.get(Member, request.member_id)
             services.matcher.refresh(session)
-            intro = admin.introduce(session, numbers[0] or 0, numbers[1] or 0,
-                                    actor=request.user_id, made_by=made_by,
-                                    settings=services.settings, matcher=services.matcher)
-            said = (f"Introduced want #{intro.want_id} and offer #{intro.offer_id} in the want's "
-                    "thread in the marketplace.")
+            intro = admin.introduce(
+                session,
+                numbers[0] or 0,
+                numbers[1] or 0,
+                actor=request.user_id,
+                made_by=made_by,
+                settings=services.settings,
+                matcher=services.matcher,
+            )
+            said = (
+                f"Introduced want #{intro.want_id} and offer #{intro.offer_id} in the want's "
+                "thread in the marketplace."
+            )
         kick(services)
         request.say(said)
 
@@ -278,24 +336,41 @@ class AdminCommand:
             target, mention = f"community #{community.id}", f"<#{community.channel_id}>"
             if word in ("pause", "resume"):
                 cop.set_paused(session, community, word == "pause")
-                audit.record(session, request.user_id, f"community.{word}", target,
-                             before=before, after=_community_snapshot(community))
-                said = (f"Paused the weekly nudge in {mention}." if word == "pause"
-                        else f"{mention} will be nudged weekly again.")
+                audit.record(
+                    session,
+                    request.user_id,
+                    f"community.{word}",
+                    target,
+                    before=before,
+                    after=_community_snapshot(community),
+                )
+                said = (
+                    f"Paused the weekly nudge in {mention}."
+                    if word == "pause"
+                    else f"{mention} will be nudged weekly again."
+                )
             elif word == "remove":
                 cop.remove_community(session, community)
-                audit.record(session, request.user_id, "community.remove", target,
-                             before=before, after=None)
+                audit.record(
+                    session, request.user_id, "community.remove", target, before=before, after=None
+                )
                 said = f"{mention} is no longer a community of practice; its nudges have stopped."
             else:
                 try:
                     from bot import nudges
                 except ModuleNotFoundError:
                     raise InvalidInput("Sending a nudge now is not available yet.") from None
-                message = nudges.send_nudge_now(session, community, settings=services.settings,
-                                                now=services.clock())
-                audit.record(session, request.user_id, "community.nudge", target,
-                             before=None, after={"outbox_id": message.id})
+                message = nudges.send_nudge_now(
+                    session, community, settings=services.settings, now=services.clock()
+                )
+                audit.record(
+                    session,
+                    request.user_id,
+                    "community.nudge",
+                    target,
+                    before=None,
+                    after={"outbox_id": message.id},
+                )
                 said = f"Sending the next nudge to {mention} now."
         kick(services)
         request.say(said)
@@ -305,8 +380,10 @@ class AdminCommand:
 
         words = arg.split()
         if len(words) < 4:
-            raise InvalidInput("Give the channel, knowledge area, day and time, e.g. "
-                               "`/km-admin communities add #km-im-cop IM Tuesday 10:00`.")
+            raise InvalidInput(
+                "Give the channel, knowledge area, day and time, e.g. "
+                "`/km-admin communities add #km-im-cop IM Tuesday 10:00`."
+            )
         channel_id, name = self._channel(request.client, words[0])
         area, day, time = words[1], words[2], words[3]
         nation = " ".join(words[4:]) or "England"
@@ -315,12 +392,22 @@ class AdminCommand:
         services = self.services
         with services.session_factory.begin() as session:
             community = cop.add_community(
-                session, channel_id=channel_id, name=name, area=area,
-                weekday=cop.parse_weekday(day), time_of_day=cop.parse_time_of_day(time),
+                session,
+                channel_id=channel_id,
+                name=name,
+                area=area,
+                weekday=cop.parse_weekday(day),
+                time_of_day=cop.parse_time_of_day(time),
                 nation=nation,
             )
-            audit.record(session, request.user_id, "community.add", f"community #{community.id}",
-                         before=None, after=_community_snapshot(community))
+            audit.record(
+                session,
+                request.user_id,
+                "community.add",
+                f"community #{community.id}",
+                before=None,
+                after=_community_snapshot(community),
+            )
             said = "Added a community of practice:\n" + admin_blocks.community_line(community)
         request.say(said + "\nRemember to invite the bot to the channel (`/invite @kmbot`).")
 
@@ -336,7 +423,9 @@ class AdminCommand:
             cursor = None
             for _page in range(50):
                 listed = client.conversations_list(
-                    types="public_channel,private_channel", exclude_archived=True, limit=200,
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=200,
                     cursor=cursor,
                 )
                 for channel in listed.get("channels") or []:
@@ -379,20 +468,33 @@ class AdminCommand:
                 text = arg
             with services.session_factory.begin() as session:
                 prompt = cop.add_prompt(session, text, area, created_by_id=request.member_id)
-                audit.record(session, request.user_id, "prompt.add", f"prompt #{prompt.id}",
-                             before=None, after={"area": prompt.area, "text": prompt.text})
+                audit.record(
+                    session,
+                    request.user_id,
+                    "prompt.add",
+                    f"prompt #{prompt.id}",
+                    before=None,
+                    after={"area": prompt.area, "text": prompt.text},
+                )
                 said = f"Added prompt #{prompt.id} ({prompt.area or 'any area'}) to the bank."
             request.say(said)
         elif word == "remove":
             prompt_id = post_id_from(arg.split()[0]) if arg.split() else None
             if prompt_id is None:
-                raise InvalidInput("Which prompt? e.g. `/km-admin prompts remove 4` "
-                                   "(numbers are in `/km-admin prompts list`).")
+                raise InvalidInput(
+                    "Which prompt? e.g. `/km-admin prompts remove 4` "
+                    "(numbers are in `/km-admin prompts list`)."
+                )
             with services.session_factory.begin() as session:
                 prompt = cop.remove_prompt(session, prompt_id)
-                audit.record(session, request.user_id, "prompt.remove", f"prompt #{prompt.id}",
-                             before={"area": prompt.area, "text": prompt.text, "active": True},
-                             after={"active": prompt.active})
+                audit.record(
+                    session,
+                    request.user_id,
+                    "prompt.remove",
+                    f"prompt #{prompt.id}",
+                    before={"area": prompt.area, "text": prompt.text, "active": True},
+                    after={"active": prompt.active},
+                )
             request.say(f"Prompt #{prompt_id} is out of the rotation.")
         else:
             self._unknown(request, "prompts", word)
@@ -411,13 +513,24 @@ class AdminCommand:
         with self.services.session_factory() as session:
             files = export_bytes(session)
         today = self.services.clock().date().isoformat()
-        uploads = [(f"kmbot-{today}-{name}", data, f"kmbot {name} ({today})")
-                   for name, data in files.items()]
-        self._upload(request, uploads,
-                     "Your marketplace export: posts, introductions, outcomes and councils.")
+        uploads = [
+            (f"kmbot-{today}-{name}", data, f"kmbot {name} ({today})")
+            for name, data in files.items()
+        ]
+        self._upload(
+            request,
+            uploads,
+            "Your marketplace export: posts, introductions, outcomes and councils.",
+        )
         with self.services.session_factory.begin() as session:
-            audit.record(session, request.user_id, "export", "csv", before=None,
-                         after={name: len(data) for name, data, _ in uploads})
+            audit.record(
+                session,
+                request.user_id,
+                "export",
+                "csv",
+                before=None,
+                after={name: len(data) for name, data, _ in uploads},
+            )
         request.say("I've sent you the CSV files in a direct message.")
 
     def report(self, request: Request, rest: str) -> None:
@@ -427,17 +540,27 @@ class AdminCommand:
         now = self.services.clock()
         with self.services.session_factory() as session:
             found = statistics.collect(session, now=now)
-        png = activity_png(found.weekly, found.regions,
-                           title=f"Wants & Offers Marketplace · {now:%-d %B %Y}")
+        png = activity_png(
+            found.weekly, found.regions, title=f"Wants & Offers Marketplace · {now:%-d %B %Y}"
+        )
         name = f"kmbot-activity-{now.date().isoformat()}.png"
         weeks = sum(w.posts for w in found.weekly), sum(w.introductions for w in found.weekly)
-        self._upload(request, [(name, png, "Marketplace activity")],
-                     f"Marketplace activity: {weeks[0]} posts and {weeks[1]} introductions in the "
-                     f"last {len(found.weekly)} weeks; {found.councils_taking_part} councils "
-                     f"taking part, {found.regions_at_target} regions at the target.")
+        self._upload(
+            request,
+            [(name, png, "Marketplace activity")],
+            f"Marketplace activity: {weeks[0]} posts and {weeks[1]} introductions in the "
+            f"last {len(found.weekly)} weeks; {found.councils_taking_part} councils "
+            f"taking part, {found.regions_at_target} regions at the target.",
+        )
         with self.services.session_factory.begin() as session:
-            audit.record(session, request.user_id, "report", "chart", before=None,
-                         after={"bytes": len(png), "week_from": _iso(found.weekly[0].week_start)})
+            audit.record(
+                session,
+                request.user_id,
+                "report",
+                "chart",
+                before=None,
+                after={"bytes": len(png), "week_from": _iso(found.weekly[0].week_start)},
+            )
         request.say("I've sent you the chart in a direct message.")
 
     def _upload(self, request: Request, files: list[tuple[str, bytes, str]], comment: str) -> None:
@@ -445,8 +568,9 @@ class AdminCommand:
         channel = opened["channel"]["id"]
         request.client.files_upload_v2(
             channel=channel,
-            file_uploads=[{"content": data, "filename": name, "title": title}
-                          for name, data, title in files],
+            file_uploads=[
+                {"content": data, "filename": name, "title": title} for name, data, title in files
+            ],
             initial_comment=comment,
         )
 
@@ -454,7 +578,7 @@ class AdminCommand:
         """audit [how many] [@someone | action]"""
         words = rest.split()
         limit = 20
-        if words and words[0].isdigit():
+        if words and words[0].isascii() and words[0].isdigit():
             limit = max(1, min(int(words[0]), 100))
             words = words[1:]
         who: str | None = None
@@ -474,9 +598,16 @@ def _iso(day: date) -> str:
 
 
 def _community_snapshot(c: CommunityOfPractice) -> dict[str, Any]:
-    return {"channel_id": c.channel_id, "name": c.name, "area": c.area, "weekday": c.weekday,
-            "time_of_day": c.time_of_day, "timezone": c.timezone, "nation": c.nation,
-            "paused": c.paused}
+    return {
+        "channel_id": c.channel_id,
+        "name": c.name,
+        "area": c.area,
+        "weekday": c.weekday,
+        "time_of_day": c.time_of_day,
+        "timezone": c.timezone,
+        "nation": c.nation,
+        "paused": c.paused,
+    }
 
 
 def _partition_word(text: str, word: str) -> tuple[str, str, str]:
@@ -500,8 +631,9 @@ def _name_and_region(text: str) -> tuple[str, str | None]:
 def register(app: App, services: Services) -> None:
     """Wire /km-admin into the app, and make the configured users facilitators."""
     with services.session_factory.begin() as session:
-        made = admin.bootstrap_facilitators(session, services.settings.facilitators,
-                                            team_id=services.settings.slack_team_id)
+        made = admin.bootstrap_facilitators(
+            session, services.settings.facilitators, team_id=services.settings.slack_team_id
+        )
     if made:
         logger.info("Made facilitators from KMBOT_FACILITATORS: %s", ", ".join(made))
     command = AdminCommand(services)

@@ -45,7 +45,7 @@ def button_value(body: dict[str, Any]) -> str:
 def post_id_from(value: str) -> int | None:
     """A post or introduction number from a button value or typed text ("#12", "12")."""
     value = value.strip().lstrip("#")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:

@@ -329,7 +329,9 @@ class PostHandlers:
         meta = (view.get("private_metadata") or "want").split(":")
         kind = PostKind.OFFER if meta[0] == "offer" else PostKind.WANT
         help_for = (
-            int(meta[2]) if len(meta) == 3 and meta[1] == "help" and meta[2].isdigit() else None
+            int(meta[2])
+            if len(meta) == 3 and meta[1] == "help" and meta[2].isascii() and meta[2].isdigit()
+            else None
         )
         services = self.services
         try:
