@@ -59,7 +59,7 @@ def parse_weekday(text: str) -> int:
     raw = (text or "").strip().lower().rstrip(".")
     if not raw:
         raise InvalidInput("Which day? For example `Tuesday`.")
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         number = int(raw)
         if 1 <= number <= 7:
             return number - 1
@@ -77,7 +77,7 @@ def parse_time_of_day(text: str) -> str:
     raw = (text or "").strip().replace(" ", "")
     if not raw:
         raise InvalidInput("What time? For example `10:00` or `10am`.")
-    if len(raw) == 4 and raw.isdigit():
+    if len(raw) == 4 and raw.isascii() and raw.isdigit():
         raw = f"{raw[:2]}:{raw[2:]}"  # "0930", as on a railway timetable
     match = _TIME.match(raw)
     if not match:
@@ -208,7 +208,7 @@ def find_community(session: Session, ref: str) -> CommunityOfPractice:
         found = session.scalar(
             select(CommunityOfPractice).where(CommunityOfPractice.channel_id == raw)
         )
-    if found is None and raw.isdigit():
+    if found is None and raw.isascii() and raw.isdigit():
         found = session.get(CommunityOfPractice, int(raw))
     if found is None:
         name = raw.lstrip("#").lower()

@@ -172,12 +172,7 @@ def run_due_nudges(
     in the same transaction as the nudge it owes, under a unique (community, slot), so each
     slot is decided exactly once.
     """
-    with session_factory() as session:
-        community_ids = list(session.scalars(
-            select(CommunityOfPractice.id)
-            .where(CommunityOfPractice.paused.is_(False))
-            .order_by(CommunityOfPractice.id)
-        ))
+    community_ids = _undecided(session_factory, now)
     outcomes: list[NudgeOutcome] = []
     for community_id in community_ids:
         try:
@@ -192,6 +187,26 @@ def run_due_nudges(
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
+
+
+def _undecided(session_factory: sessionmaker[Session], now: datetime) -> list[int]:
+    """Communities whose latest slot may need deciding: one read, so an idle tick is cheap."""
+    with session_factory() as session:
+        communities = list(session.scalars(
+            select(CommunityOfPractice)
+            .where(CommunityOfPractice.paused.is_(False))
+            .order_by(CommunityOfPractice.id)
+        ))
+        slots = {c.id: latest_slot(c, now) for c in communities}
+        slots = {c.id: slots[c.id] for c in communities if slots[c.id] >= c.created_at}
+        if not slots:
+            return []
+        decided = {(row.community_id, row.slot) for row in session.execute(
+            select(NudgeRun.community_id, NudgeRun.slot)
+            .where(NudgeRun.slot.in_(set(slots.values())))
+        )}
+    # _run_slot checks again inside its own transaction; this only saves opening one.
+    return [cid for cid, slot in slots.items() if (cid, slot) not in decided]
 
 
 def _run_slot(

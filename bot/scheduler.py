@@ -10,17 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from apscheduler.schedulers.background import BackgroundScheduler
-
-from bot.communities import ensure_builtin_prompts
-from bot.delivery import Deliverer, DeliveryReport, make_client
-from bot.freshness import expire_posts, send_expiry_reminders, send_weekly_digest
-from bot.nudges import NudgeOutcome, run_due_nudges
-from bot.services import Services
 from bot.settings import Settings
-from storage.models import utcnow
+
+# Every `kmbot` command imports this module to add `worker`: the jobs' modules (SQLAlchemy,
+# APScheduler, the marketplace) are imported when the worker runs, not on every command.
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.delivery import Deliverer, DeliveryReport
+    from bot.nudges import NudgeOutcome
+    from bot.services import Services
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ class Worker:
 
     def __init__(self, services: Services, *, clock: Callable[[], datetime] | None = None
                  ) -> None:
+        from bot.delivery import Deliverer, make_client
+
         self.services = services
         self.settings = services.settings
         self.clock = clock or services.clock
@@ -56,6 +59,9 @@ class Worker:
     def tick(self, report: WorkReport | None = None) -> WorkReport:
         """Run every community's due slot and this week's digest; re-reads the database each time,
         so a facilitator's change takes effect on the next tick."""
+        from bot.freshness import send_weekly_digest
+        from bot.nudges import run_due_nudges
+
         report = report or WorkReport()
         now = self.clock()
         factory = self.services.session_factory
@@ -67,6 +73,8 @@ class Worker:
 
     def freshness(self, report: WorkReport | None = None) -> WorkReport:
         """Expiry reminders, then expiry."""
+        from bot.freshness import expire_posts, send_expiry_reminders
+
         report = report or WorkReport()
         now = self.clock()
         factory = self.services.session_factory
@@ -94,6 +102,8 @@ class Worker:
                   deliver_seconds: float = DELIVER_SECONDS,
                   freshness_seconds: float = FRESHNESS_SECONDS) -> BackgroundScheduler:
         """An APScheduler with the worker's jobs, each starting at once and never overlapping."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         scheduler = BackgroundScheduler(timezone=self.settings.timezone)
         start = datetime.now(scheduler.timezone)
         common: dict[str, Any] = {"coalesce": True, "max_instances": 1,
@@ -137,7 +147,9 @@ def describe(report: WorkReport) -> str:
 def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Run the scheduler until SIGTERM or SIGINT (or, with --once, every job once)."""
     from bot.cli import CommandError
+    from bot.communities import ensure_builtin_prompts
     from bot.services import build_services
+    from storage.models import utcnow
 
     settings.require("SLACK_BOT_TOKEN")
     for name, value in (("--tick-seconds", args.tick_seconds),

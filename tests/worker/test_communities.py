@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from workerkit import WorkerWorld
+from workerkit import WorkerWorld, world_fixture  # noqa: F401 - a fixture
 
 from bot.communities import (
     CommunityError,

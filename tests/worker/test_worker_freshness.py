@@ -7,7 +7,7 @@ from datetime import timedelta
 from slackkit import SlackDriver, validate_blocks, validate_view
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from workerkit import MARKET, WorkerWorld, text_of, utc
+from workerkit import MARKET, WorkerWorld, text_of, utc, world_fixture  # noqa: F401 - a fixture
 
 from bot import ids
 from bot.fakeslack import Message

@@ -9,7 +9,14 @@ from datetime import timedelta
 import pytest
 from slackkit import make_services, validate_blocks
 from sqlalchemy import select
-from workerkit import CF_CHANNEL, IM_CHANNEL, WorkerWorld, text_of, utc
+from workerkit import (  # noqa: F401 - world_fixture provides the world fixture
+    CF_CHANNEL,
+    IM_CHANNEL,
+    WorkerWorld,
+    text_of,
+    utc,
+    world_fixture,
+)
 
 from bot import ids
 from bot.communities import (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from slackkit import TEAM_ID
+import pytest
+from slackkit import TEAM_ID, make_services
 from sqlalchemy import select
 
 from bot.communities import add_community
@@ -145,3 +147,16 @@ def worker_settings(database_url: str, fake: FakeSlack, **changes: object) -> Se
         database_url=database_url, slack_bot_token=BOT_TOKEN, slack_signing_secret="unused",
         slack_api_url=fake.url, marketplace_channel=MARKET,
     ).with_(**changes)
+
+
+# Fixtures live here, not in a conftest.py: a second conftest module would shadow
+# tests/conftest.py for the tests that import from it. Test modules import them by name.
+@pytest.fixture(name="world")
+def world_fixture(database_url: str, fake_slack: FakeSlack) -> Iterator[WorkerWorld]:
+    """A worker's world on SQLite and on PostgreSQL."""
+    settings = worker_settings(database_url, fake_slack)
+    services = make_services(settings)
+    try:
+        yield WorkerWorld(settings, services, fake_slack)
+    finally:
+        services.close()
