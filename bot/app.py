@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from typing import Any
@@ -28,6 +29,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's signatures are good for five minutes; a signature is remembered a little longer.
 REPLAY_WINDOW_SECONDS = 5 * 60
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def create_app(
@@ -169,6 +171,12 @@ class KmbotWeb:
 
     def dispatch(self, raw_body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
         """Hand a Slack request to Bolt (signature checks included)."""
+        timestamp = next(
+            (str(v) for k, v in headers.items() if k.lower() == "x-slack-request-timestamp"), None
+        )
+        if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+            # Bolt's verifier would raise on it (a 500); it is simply not a signed request.
+            return BoltResponse(status=401, body="Invalid request timestamp.")
         return self.app.dispatch(bolt_request(raw_body, headers, query))
 
     def healthy(self) -> tuple[bool, dict[str, Any]]:
@@ -260,8 +268,13 @@ def wsgi_from_env() -> KmbotWeb:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     services = build_services(settings)
     web = create_web(settings, services)
+    start_background(services)
+    return web
+
+
+def start_background(services: Services) -> None:
+    """Load the match index and start delivering the outbox (after the app is built)."""
     with services.session_factory() as session:
         services.matcher.refresh(session)
     assert services.deliverer is not None
     services.deliverer.start()
-    return web

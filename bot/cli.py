@@ -285,16 +285,13 @@ def cmd_socket(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     """Connect to Slack in Socket Mode: for councils that cannot expose a public URL."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import create_app
+    from bot.app import create_app, start_background
     from bot.services import build_services
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     services = build_services(settings)
     app = create_app(settings, services)
-    with services.session_factory() as session:
-        services.matcher.refresh(session)
-    assert services.deliverer is not None
-    services.deliverer.start()
+    start_background(services)
     out.write("kmbot is connecting to Slack in Socket Mode…\n")
     out.flush()
     try:

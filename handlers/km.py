@@ -150,19 +150,8 @@ class KmCommand:
             response_type="ephemeral",
         )
         posting = services.extras.get("posting")
-        for kind, text, area, purpose, link in pending:
-            if posting is not None:
-                posting._publish_as_member(
-                    kind,
-                    text,
-                    team_id,
-                    user_id,
-                    respond,
-                    client,
-                    area=area,
-                    purpose=purpose,
-                    link=link,
-                )
+        if posting is not None:
+            posting.publish_kept(pending, team_id, user_id, respond, client)
         refresh_home(services, client, user_id, team_id)
 
     def close(

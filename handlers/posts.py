@@ -110,18 +110,7 @@ class PostHandlers:
             member = queries.member_by_slack_id(session, team_id, user_id)
             joined = member is not None and member.council_id is not None
         if not joined and not self._join_from_profile(team_id, user_id, client):
-            with services.session_factory.begin() as session:
-                pending = keep_pending(
-                    session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    kind=kind,
-                    text=text,
-                    area=area,
-                    purpose=purpose,
-                    link=link,
-                )
-                pending_id = pending.id
+            pending_id = self._keep(kind, text, team_id, user_id, area, purpose, link)
             self._ask_council(client, trigger_id, respond, user_id, f"pending:{pending_id}")
             return
         self._publish_as_member(
@@ -183,6 +172,44 @@ class PostHandlers:
         if respond is not None:
             respond(**reply, response_type="ephemeral")
         refresh_home(services, client, user_id, team_id)
+
+    def _keep(
+        self,
+        kind: PostKind,
+        text: str,
+        team_id: str,
+        user_id: str,
+        area: str | None,
+        purpose: str | None,
+        link: str | None,
+    ) -> int:
+        """Keep a post while its author joins; returns its place on the waiting list."""
+        with self.services.session_factory.begin() as session:
+            pending = keep_pending(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                kind=kind,
+                text=text,
+                area=area,
+                purpose=purpose,
+                link=link,
+            )
+            return pending.id
+
+    def publish_kept(
+        self,
+        kept: list[tuple[Any, ...]],
+        team_id: str,
+        user_id: str,
+        respond: Respond | None,
+        client: WebClient,
+    ) -> None:
+        """Publish the posts a member made before they joined, now that they have."""
+        for kind, text, area, purpose, link in kept:
+            self._publish_as_member(
+                kind, text, team_id, user_id, respond, client, area=area, purpose=purpose, link=link
+            )
 
     # ------------------------------------------------------------ joining
     def _join_from_profile(self, team_id: str, user_id: str, client: WebClient) -> bool:
@@ -292,10 +319,7 @@ class PostHandlers:
         except KmbotError as exc:
             self._tell(None, client, user_id, str(exc))
             return
-        for kind, text, area, purpose, link in pending:
-            self._publish_as_member(
-                kind, text, team_id, user_id, None, client, area=area, purpose=purpose, link=link
-            )
+        self.publish_kept(pending, team_id, user_id, None, client)
         kick(services)
         refresh_home(services, client, user_id, team_id)
 
@@ -365,18 +389,7 @@ class PostHandlers:
                     return
             joined = member is not None and member.council_id is not None
         if not joined and not self._join_from_profile(team_id, user_id, client):
-            with services.session_factory.begin() as session:
-                pending = keep_pending(
-                    session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    kind=kind,
-                    text=text,
-                    area=area,
-                    purpose=purpose,
-                    link=link,
-                )
-                pending_id = pending.id
+            pending_id = self._keep(kind, text, team_id, user_id, area, purpose, link)
             # Swap this modal for the join modal: no new trigger_id is needed.
             ack(
                 response_action="update",
