@@ -77,6 +77,7 @@ class Deliverer:
         # A claim outlives one Slack call (it is renewed before each), so a crashed process's
         # message is taken over within seconds, never while a live sender's call may still land.
         timeout = float(getattr(client, "timeout", 10) or 10)
+        self._call_timeout = timeout
         self.claim_seconds = claim_seconds if claim_seconds is not None else 2 * timeout + 5
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -215,7 +216,9 @@ class Deliverer:
                 return False
             channel, ts = self._call(snapshot, channel)
         except SlackApiError as exc:
-            self._failed(msg_id, snapshot, exc, report)
+            # A refusal proves only that this call did nothing: an earlier attempt may still have
+            # landed, so a message that was uncertain stays uncertain (looked for before resending).
+            self._failed(msg_id, snapshot, exc, report, uncertain_before=uncertain)
             return False
         except Exception as exc:  # timeouts, dropped connections: the outcome is unknown
             self._retry(msg_id, snapshot, f"{exc.__class__.__name__}: {exc}", uncertain=True)
@@ -333,7 +336,8 @@ class Deliverer:
 
     # ------------------------------------------------------------ outcomes
     def _failed(
-        self, msg_id: int, snap: _Snapshot, exc: SlackApiError, report: DeliveryReport
+        self, msg_id: int, snap: _Snapshot, exc: SlackApiError, report: DeliveryReport, *,
+        uncertain_before: bool = False,
     ) -> None:
         status = getattr(exc.response, "status_code", 200)
         error = exc.response.get("error", "") if exc.response is not None else ""
@@ -341,8 +345,9 @@ class Deliverer:
         report.errors[error or str(status)] += 1
         if status == 429:
             retry_after = _retry_after(exc.response.headers)
-            # Slack refused it outright: nothing was posted.
-            self._retry(msg_id, snap, "rate limited", uncertain=False, delay=retry_after)
+            # Slack refused this call outright: it posted nothing.
+            self._retry(msg_id, snap, "rate limited", uncertain=uncertain_before,
+                        delay=retry_after)
             return
         if status >= 500:
             self._retry(msg_id, snap, f"HTTP {status}", uncertain=True)
@@ -350,9 +355,9 @@ class Deliverer:
         if error == "not_in_channel" and snap.channel:
             try:
                 self.client.conversations_join(channel=str(self._resolve_channel(snap.channel)))
-            except SlackApiError:
+            except (SlackApiError, OSError):
                 logger.warning("Could not join %s", snap.channel)
-            self._retry(msg_id, snap, error, uncertain=False, delay=0.0)
+            self._retry(msg_id, snap, error, uncertain=uncertain_before, delay=0.0)
             return
         if error in _PERMANENT and snap.attempts >= MAX_ATTEMPTS:
             logger.error("Giving up on outbox message %s (%s): %s", msg_id, snap.kind, error)
@@ -364,7 +369,7 @@ class Deliverer:
             msg_id,
             snap,
             error or f"HTTP {status}",
-            uncertain=False,
+            uncertain=uncertain_before,
             delay=60.0 if error in _PERMANENT else None,
         )
 
@@ -380,6 +385,10 @@ class Deliverer:
         if delay is None:
             delay = min(self.backoff_cap, self.backoff_base * (2 ** max(snap.attempts - 1, 0)))
             delay *= random.uniform(0.8, 1.2)
+        if uncertain:
+            # A call we gave up on may still be landing in Slack: look for it only once it must
+            # have finished, or the look-up could miss it and we would post it twice.
+            delay = max(delay, self._call_timeout)
         with self.session_factory.begin() as session:
             session.execute(
                 update(OutboxMessage)

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import blocks, outbox
 from bot.blocks import IntroductionView, PostView
@@ -280,6 +280,34 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
     event.listen(session, "after_commit", committed, once=True)
     event.listen(session, "after_soft_rollback", rolled_back, once=True)
+
+
+def introduce_missed(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: Settings,
+    matcher: MarketMatcher,
+    now: datetime,
+    window: timedelta = timedelta(minutes=30),
+) -> int:
+    """Introduce recent posts that missed each other (two matching posts committed at the same
+    instant cannot see each other); returns how many introductions were made."""
+    made = 0
+    with session_factory.begin() as session:
+        matcher.refresh(session)
+        recent = session.scalars(
+            select(Post)
+            .where(Post.status == PostStatus.OPEN, Post.created_at >= now - window)
+            .order_by(Post.id)
+        ).all()
+        for post in recent:
+            for m in matcher.matches_for(session, post):
+                if _introduce(session, m.want_id, m.offer_id, m.score, m.reasons,
+                              settings=settings) is not None:
+                    made += 1
+    if made:
+        logger.info("Introduced %d pair(s) that had missed each other", made)
+    return made
 
 
 def _introduce(

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.councils import CouncilDirectory, CouncilRecord, Resolution
@@ -50,7 +51,12 @@ def council_from_record(rec: CouncilRecord) -> Council:
 def ensure_reference_councils(session: Session, directory: CouncilDirectory) -> None:
     """Seed the council table once, the first time it is needed."""
     if not session.scalar(select(func.count()).select_from(Council).where(Council.is_reference)):
-        seed_reference_councils(session, list(directory.records))
+        try:
+            with session.begin_nested():
+                seed_reference_councils(session, list(directory.records))
+        except IntegrityError:
+            # Another request seeded them at the same moment; theirs will do.
+            logger.info("Reference councils were seeded concurrently")
 
 
 class AmbiguousCouncil(InvalidInput):
@@ -98,8 +104,16 @@ def council_for(
     if not create:
         return None
     council = Council(name=typed, short_name=_short(typed), other_names=[], is_reference=False)
-    session.add(council)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(council)
+            session.flush()
+    except IntegrityError:
+        # Someone added the same new council a moment ago: use theirs.
+        existing = queries.council_by_name(session, typed)
+        if existing is None:
+            raise
+        return CouncilChoice(_live(session, existing), False, "earlier entry")
     logger.info("Added a council not in the reference list: %s", typed)
     return CouncilChoice(council, True, "new")
 
@@ -190,8 +204,7 @@ def join_member(
         # A workshop participant joining Slack later keeps their posts: match on email.
         member = _unclaimed_by_email(session, email)
         if member is None:
-            member = Member(slack_team_id=team_id, slack_user_id=user_id)
-            session.add(member)
+            member = _new_member(session, team_id, user_id)
         else:
             member.slack_team_id, member.slack_user_id = team_id, user_id
     member.council_id = council.id
@@ -203,6 +216,22 @@ def join_member(
         member.role = role
     member.erased_at = None
     session.flush()
+    return member
+
+
+def _new_member(session: Session, team_id: str, user_id: str) -> Member:
+    """A new member row; if the same person is joining from another device at this moment,
+    wait for that and use their row."""
+    member = Member(slack_team_id=team_id, slack_user_id=user_id)
+    try:
+        with session.begin_nested():
+            session.add(member)
+            session.flush()
+    except IntegrityError:
+        existing = queries.member_by_slack_id(session, team_id, user_id)
+        if existing is None:
+            raise
+        return existing
     return member
 
 

@@ -38,6 +38,8 @@ class WorkReport:
     reminders: int = 0
     expired: int = 0
     digest: bool = False
+    missed_introductions: int = 0
+    purged: int = 0
     delivery: DeliveryReport | None = None
 
 
@@ -60,6 +62,7 @@ class Worker:
         """Run every community's due slot and this week's digest; re-reads the database each time,
         so a facilitator's change takes effect on the next tick."""
         from bot.freshness import send_weekly_digest
+        from bot.marketplace import introduce_missed
         from bot.nudges import run_due_nudges
 
         report = report or WorkReport()
@@ -67,19 +70,24 @@ class Worker:
         factory = self.services.session_factory
         report.nudges = run_due_nudges(factory, settings=self.settings, now=now)
         report.digest = send_weekly_digest(factory, settings=self.settings, now=now)
-        if any(o.outbox_id for o in report.nudges) or report.digest:
+        report.missed_introductions = introduce_missed(
+            factory, settings=self.settings, matcher=self.services.matcher, now=now
+        )
+        if any(o.outbox_id for o in report.nudges) or report.digest or report.missed_introductions:
             self.deliver(report)
         return report
 
     def freshness(self, report: WorkReport | None = None) -> WorkReport:
-        """Expiry reminders, then expiry."""
+        """Expiry reminders, then expiry, then purging closed posts past the retention period."""
         from bot.freshness import expire_posts, send_expiry_reminders
+        from bot.privacy import purge_closed_posts
 
         report = report or WorkReport()
         now = self.clock()
         factory = self.services.session_factory
         report.reminders = send_expiry_reminders(factory, settings=self.settings, now=now)
         report.expired = expire_posts(factory, settings=self.settings, now=now)
+        report.purged = purge_closed_posts(factory, settings=self.settings, now=now)
         if report.reminders or report.expired:
             self.deliver(report)
         return report

@@ -31,8 +31,8 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
 
 def clean_post_text(text: str) -> str:
     """Normalise what a member typed: NFC, no control characters, tidy whitespace."""
-    text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub("", text)
+    # Controls go first: removing one can bring characters together that NFC then composes.
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r", "").split("\n")]
     out: list[str] = []
     for line in lines:

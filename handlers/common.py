@@ -71,6 +71,8 @@ def refresh_home(services: Services, client: WebClient, user_id: str, team_id: s
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
         logger.warning("Could not refresh App Home for %s: %s", user_id, exc.response.get("error"))
+    except OSError as exc:  # timeouts and dropped connections: Home is refreshed next time
+        logger.warning("Could not refresh App Home for %s: %s", user_id, exc)
 
 
 def kick(services: Services) -> None:

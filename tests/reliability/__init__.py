@@ -1,0 +1,1 @@
+"""Reliability and security tests (a package, so its conftest does not shadow tests/conftest)."""
