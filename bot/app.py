@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.delivery import Deliverer, make_client
 from bot.services import Services
 from bot.settings import Settings
+from bot.workpool import WorkPool
 from storage.models import SeenRequest
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ def create_app(
 
     if services.deliverer is None:
         services.deliverer = Deliverer(client, services.session_factory)
+    if services.work_pool is None:
+        services.work_pool = WorkPool()
     return app
 
 
@@ -137,17 +140,24 @@ def remember_request(
     except ValueError:
         return False
     now = time.time() if now is None else now
+    global _last_purge
     try:
         with session_factory.begin() as session:
-            session.execute(
-                delete(SeenRequest).where(
-                    SeenRequest.request_ts < int(now) - 2 * REPLAY_WINDOW_SECONDS
+            # Old signatures are forgotten about once a minute, not on every request.
+            if now - _last_purge > 60:
+                _last_purge = now
+                session.execute(
+                    delete(SeenRequest).where(
+                        SeenRequest.request_ts < int(now) - 2 * REPLAY_WINDOW_SECONDS
+                    )
                 )
-            )
             session.add(SeenRequest(signature=signature[:100], request_ts=request_ts))
     except IntegrityError:
         return False
     return True
+
+
+_last_purge = 0.0
 
 
 def bolt_request(raw_body: str, headers: dict[str, Any], query: str = "") -> BoltRequest:

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from bot.councils import CouncilDirectory
@@ -14,9 +16,11 @@ from bot.errors import InvalidInput
 from bot.membership import council_for, ensure_reference_councils, find_or_add_workshop_member
 from bot.workshop import ParsedWorkshop, RowProblem, WorkshopRow
 from storage import queries
-from storage.models import Council, Post, PostKind, PostStatus, utcnow
+from storage.models import Council, Member, Post, PostKind, PostStatus, utcnow
 
 logger = logging.getLogger(__name__)
+
+_POSTS: Table = Post.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -78,25 +82,53 @@ def import_workshop(
     known = queries.existing_fingerprints(session, fingerprints)
     now = utcnow()
     expires = now + timedelta(days=expiry_days)
-    batch: list[Post] = []
+    batch: list[dict[str, Any]] = []
+    # One lookup per participant, not per row: a flip chart has ten rows per person.
+    members: dict[str, Member] = {}
     for n, (row, fp) in enumerate(zip(parsed.rows, fingerprints, strict=True), start=1):
         if fp in known:
             summary.already_imported += 1
         else:
             known.add(fp)
-            batch.append(_post_for(session, row, fp, councils, directory, summary, now, expires))
+            batch.append(_post_for(session, row, fp, councils, members, summary, now, expires))
             if len(batch) >= 2000:
-                session.add_all(batch)
-                session.flush()
-                summary.post_ids.extend(p.id for p in batch)
-                batch.clear()
+                _insert(session, batch, summary)
         if on_row is not None:
             on_row(n)
-    if batch:
-        session.add_all(batch)
-        session.flush()
-        summary.post_ids.extend(p.id for p in batch)
+    _insert(session, batch, summary)
     return summary
+
+
+def _insert(session: Session, batch: list[dict[str, Any]], summary: ImportSummary) -> None:
+    """Insert a batch of posts in one executemany and empty the batch.
+
+    A bulk insert, not ORM objects: a 100,000-row workshop would otherwise spend most of its
+    time building, flushing and tracking objects nobody reads afterwards. On SQLite the new ids
+    are read back by fingerprint (unique): it cannot return them in row order in bulk.
+    """
+    if not batch:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL returns the ids in row order from its batched multi-row INSERTs; reading
+        # them back by fingerprint would scan a table the planner still believes empty.
+        stmt = insert(_POSTS).returning(_POSTS.c.id, sort_by_parameter_order=True)
+        summary.post_ids.extend(session.scalars(stmt, batch))
+        batch.clear()
+        return
+    # The table, not the ORM entity: the ORM splits a batch wherever optional columns differ.
+    session.execute(insert(_POSTS), batch)
+    fingerprints = [row["fingerprint"] for row in batch]
+    ids: dict[str | None, int] = {}
+    for start in range(0, len(fingerprints), 500):
+        chunk = fingerprints[start : start + 500]
+        ids.update(
+            (fp, pid)
+            for pid, fp in session.execute(
+                select(Post.id, Post.fingerprint).where(Post.fingerprint.in_(chunk))
+            )
+        )
+    summary.post_ids.extend(ids[fp] for fp in fingerprints)
+    batch.clear()
 
 
 def _post_for(
@@ -104,23 +136,29 @@ def _post_for(
     row: WorkshopRow,
     fp: str,
     councils: dict[str, Council],
-    directory: CouncilDirectory,
+    members: dict[str, Member],
     summary: ImportSummary,
     now: object,
     expires: object,
-) -> Post:
+) -> dict[str, Any]:
     council = councils[row.council.casefold()]
-    member, new = find_or_add_workshop_member(
-        session, name=row.name, email=row.email, council=council
-    )
-    if new:
-        summary.new_members += 1
+    # The same member find_or_add_workshop_member would find: it matches emails ignoring case.
+    key = row.email.lower() if row.email else ""
+    member = members.get(key) if key else None
+    if member is None:
+        member, new = find_or_add_workshop_member(
+            session, name=row.name, email=row.email, council=council
+        )
+        if new:
+            summary.new_members += 1
+        if key:
+            members[key] = member
     kind = PostKind(row.kind)
     if kind is PostKind.WANT:
         summary.added_wants += 1
     else:
         summary.added_offers += 1
-    return Post(
+    return dict(
         kind=kind,
         member_id=member.id,
         council_id=council.id,

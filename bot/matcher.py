@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.glossary import Glossary
@@ -17,14 +19,26 @@ from bot.matching import (
     MatchIndex,
     PostForMatching,
 )
+from bot.settings import KNOWLEDGE_AREAS
 from storage import queries
-from storage.models import Post, PostStatus
+from storage.models import Post, PostKind, PostStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
 # Another process's transaction may commit a little after the time it stamped on a post;
 # re-reading a short window behind the watermark means such posts are never missed.
 _OVERLAP = timedelta(seconds=60)
+
+
+# What the index needs of a post (the text, not the whole row).
+_ROW = select(
+    Post.id, Post.kind, Post.council_id, Post.text, Post.area, Post.status, Post.changed_at
+)
+
+
+# One shared string per kind and area, not one per indexed post.
+_KIND = {kind: str(kind) for kind in PostKind}
+_AREA = {area: area for area in KNOWLEDGE_AREAS}
 
 
 def for_matching(post: Post) -> PostForMatching:
@@ -59,32 +73,92 @@ class MarketMatcher:
         )
         self.max_intros = max_intros
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self._watermark: datetime | None = None
+        # Post id -> the change stamp this index reflects, for posts changed near the watermark.
+        self._seen: dict[int, datetime] = {}
+        self._seen_floor = 1000
 
     def refresh(self, session: Session) -> int:
-        """Bring the index up to date with the store; returns how many posts were looked at."""
-        with self._lock:
-            since = None if self._watermark is None else self._watermark - _OVERLAP
-            rows = queries.posts_changed_since(session, since)
-            newest = self._watermark
-            for pid, kind, council_id, text, area, status, changed_at in rows:
-                if status == PostStatus.OPEN:
-                    self.index.add(
-                        PostForMatching(
-                            id=pid, kind=str(kind), council_id=council_id, text=text, area=area
-                        )
-                    )
-                else:
-                    self.index.remove(pid)
-                if newest is None or changed_at > newest:
-                    newest = changed_at
-            if self._watermark is None and newest is None:
-                # An empty store: start watching from the database's idea of "now" next time.
-                from storage.models import utcnow
+        """Bring the index up to date with the store; returns how many posts were (re)read.
 
-                newest = utcnow()
+        The first call reads every open post; later calls read only the ids and stamps of posts
+        changed in the last minute or so, then the full rows of those this process has not yet
+        seen at that stamp. Reads happen outside the lock, so one thread's query never holds up
+        another's matching; a stale read never undoes a newer one (stamps only move forward).
+        """
+        if self._watermark is None:
+            with self._load_lock:
+                if self._watermark is None:
+                    return self._load_all(session)
+        assert self._watermark is not None
+        since = self._watermark - _OVERLAP
+        queried_at = utcnow()
+        stamps = session.execute(
+            select(Post.id, Post.changed_at).where(Post.changed_at >= since)
+        ).all()
+        with self._lock:
+            todo = [pid for pid, stamp in stamps if self._is_news(pid, stamp)]
+        rows: list[Any] = []
+        for start in range(0, len(todo), 500):
+            rows.extend(session.execute(_ROW.where(Post.id.in_(todo[start : start + 500]))))
+        with self._lock:
+            for row in rows:
+                self._apply(row)
+            newest = max((stamp for _pid, stamp in stamps), default=since)
+            # A quiet store still moves the window on: after a 100,000-post import, the posts
+            # stamped then leave it after two minutes instead of being listed on every refresh.
+            self._advance(max(newest, queried_at - _OVERLAP))
+        return len(rows)
+
+    def _load_all(self, session: Session) -> int:
+        """Read every open post into an empty index, streaming rows to bound memory."""
+        count = 0
+        newest: datetime | None = None
+        queried_at = utcnow()
+        result = session.execute(
+            _ROW.where(Post.status == PostStatus.OPEN).execution_options(yield_per=2000)
+        )
+        for partition in result.partitions():
+            with self._lock:  # in short holds, so a request is never stuck behind the load
+                for row in partition:
+                    self._apply(row)
+                    if newest is None or row.changed_at > newest:
+                        newest = row.changed_at
+            count += len(partition)
+        with self._lock:
+            self._advance(max(newest, queried_at - _OVERLAP) if newest else queried_at - _OVERLAP)
+        logger.info("Match index loaded: %d open posts", count)
+        return count
+
+    def _is_news(self, post_id: int, stamp: datetime) -> bool:
+        seen = self._seen.get(post_id)
+        return seen is None or stamp > seen
+
+    def _apply(self, row: Any) -> None:
+        """Put one post row into the index (or take it out), unless a newer one is applied."""
+        if not self._is_news(row.id, row.changed_at):
+            return
+        if row.status == PostStatus.OPEN:
+            self.index.add(
+                PostForMatching(
+                    id=row.id, kind=_KIND[row.kind], council_id=row.council_id, text=row.text,
+                    area=_AREA.get(row.area, row.area),
+                )
+            )
+        else:
+            self.index.remove(row.id)
+        self._seen[row.id] = row.changed_at
+
+    def _advance(self, newest: datetime) -> None:
+        """Move the watermark forward and forget stamps that no window will show again."""
+        if self._watermark is None or newest > self._watermark:
             self._watermark = newest
-            return len(rows)
+        horizon = self._watermark - _OVERLAP
+        if self._seen and len(self._seen) > self._seen_floor:
+            self._seen = {pid: s for pid, s in self._seen.items() if s >= horizon}
+            # Prune again only when the window has grown: keeps each refresh O(changes).
+            self._seen_floor = max(1000, 2 * len(self._seen))
 
     def add(self, post: Post) -> None:
         """Put a post this process just stored into the index straight away."""
@@ -93,6 +167,11 @@ class MarketMatcher:
                 self.index.add(for_matching(post))
             else:
                 self.index.remove(post.id)
+            if post.changed_at is not None:
+                # Stamps only move forward: an older read of this post no longer applies.
+                seen = self._seen.get(post.id)
+                if seen is None or post.changed_at > seen:
+                    self._seen[post.id] = post.changed_at
 
     def remove(self, post_id: int) -> None:
         """Take a post out of the index (closed, removed)."""

@@ -30,11 +30,14 @@ import html
 import json
 import math
 import re
+import sys
 import unicodedata
+from array import array
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from operator import neg
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -279,6 +282,12 @@ _GENERIC = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
+def _word_token(lower: str) -> _Token:
+    """A lower-cased word's token (tokens are immutable, so posts share them)."""
+    return _Token(_stem_word(lower), lower, lower in _STOPWORDS)
+
+
 def _strip_markup(text: str) -> str:
     """Remove Slack markup and URLs, keeping link labels."""
     text = unicodedata.normalize("NFKC", text)
@@ -309,7 +318,7 @@ def _plain_tokens(text: str) -> list[_Token]:
     tokens = []
     for word in _raw_words(_strip_markup(text)):
         lower = word.lower()
-        tokens.append(_Token(_stem_word(lower), lower, lower in _STOPWORDS))
+        tokens.append(_word_token(lower))
     return tokens
 
 
@@ -339,6 +348,8 @@ class _CompiledGlossary:
     display: dict[str, str]  # glossary term key -> "information asset register (IAR)"
     concepts: frozenset[str]  # one-word canonical terms ("induction", "sharepoint")
     vocabulary: frozenset[str]  # every content stem the glossary knows, for typo correction
+    # First stems of the phrases: most words start none, so they skip the phrase lookups.
+    starts: frozenset[str] = frozenset()
 
 
 def _phrase_key(stems: Iterable[str]) -> str:
@@ -407,8 +418,9 @@ def _compile(glossary: Glossary) -> _CompiledGlossary:
         acronyms[lower] = _Acronym(spellings, lower in _COMMON_WORDS, tuple(expansions))
     max_phrase = max((len(k) for k in phrases), default=1)
     concepts = frozenset(c[0].stem for c in phrases.values() if len(c) == 1 and not c[0].stop)
+    starts = frozenset(k[0] for k in phrases)
     return _CompiledGlossary(
-        acronyms, phrases, max_phrase, display, concepts, frozenset(vocabulary)
+        acronyms, phrases, max_phrase, display, concepts, frozenset(vocabulary), starts
     )
 
 
@@ -433,14 +445,17 @@ def _word_tokens(text: str, compiled: _CompiledGlossary) -> list[_Token]:
     words = _raw_words(_strip_markup(text))
     plain: list[_Token | None] = []
     found: list[tuple[int, _Acronym]] = []
+    acronyms = compiled.acronyms
     for i, word in enumerate(words):
-        acronym = _find_acronym(word, compiled)
-        if acronym is not None:
-            plain.append(None)
-            found.append((i, acronym))
-        else:
-            lower = word.lower()
-            plain.append(_Token(_stem_word(lower), lower, lower in _STOPWORDS))
+        lower = word.lower()
+        # Most words are no acronym, singular or plural: two lookups decide it.
+        if lower in acronyms or lower[:-1] in acronyms:
+            acronym = _find_acronym(word, compiled)
+            if acronym is not None:
+                plain.append(None)
+                found.append((i, acronym))
+                continue
+        plain.append(_word_token(lower))
     if not found:
         return [t for t in plain if t is not None]
     context = {t.stem for t in plain if t is not None and not t.stop}
@@ -471,8 +486,16 @@ def _canonicalise(tokens: Iterable[_Token], compiled: _CompiledGlossary) -> list
     seq = list(tokens)
     stems = [t.stem for t in seq]
     units: list[_Unit] = []
+    starts = compiled.starts
     i = 0
     while i < len(seq):
+        if stems[i] not in starts:
+            # No glossary phrase starts with this word: the common case, decided in one lookup.
+            token = seq[i]
+            if not token.stop and len(token.stem) > 1 and not token.stem.isdigit():
+                units.append(_Unit(token.stem, token.surface, (token,)))
+            i += 1
+            continue
         for n in range(min(compiled.max_phrase, len(seq) - i), 0, -1):
             canon = compiled.phrases.get(tuple(stems[i : i + n]))
             if canon is not None:
@@ -504,10 +527,17 @@ def _content(tokens: Iterable[_Token]) -> list[_Token]:
     return [t for t in tokens if not t.stop and len(t.stem) > 1 and not t.stem.isdigit()]
 
 
+_NO_WORDS: frozenset[str] = frozenset()
+
+
 def _build(
-    tokens: Iterable[_Token], compiled: _CompiledGlossary
+    tokens: Iterable[_Token], compiled: _CompiledGlossary, *, with_display: bool = True
 ) -> tuple[frozenset[str], str, dict[str, str], frozenset[str]]:
-    """Terms, cleaned text, display forms and partial-credit words from stage-one tokens."""
+    """Terms, cleaned text, display forms and partial-credit words from stage-one tokens.
+
+    The index builds display forms only for the few posts whose reasons it shows: keeping them
+    for every indexed post would cost more memory than the terms themselves.
+    """
     units = _canonicalise(tokens, compiled)
     terms: set[str] = set()
     display: dict[str, str] = {}
@@ -518,19 +548,27 @@ def _build(
             for word in unit.words:
                 terms.add(word.stem)
                 inside.add(word.stem)
-                display.setdefault(word.stem, word.surface)
-    for n in (1, 2, 3):
+                if with_display:
+                    display.setdefault(word.stem, word.surface)
+    keys = [u.key for u in units]
+    terms.update(keys)
+    if with_display:
+        for u in units:
+            display.setdefault(u.key, u.surface)
+    for n in (2, 3):
         for i in range(len(units) - n + 1):
-            gram = units[i : i + n]
-            if n > 1 and len({u.key for u in gram}) < n:
+            gram = keys[i : i + n]
+            if len(set(gram)) < n:
                 continue  # "induction induction" after a synonym says nothing new
-            key = " ".join(u.key for u in gram)
+            key = " ".join(gram)
             terms.add(key)
-            display.setdefault(key, " ".join(u.surface for u in gram))
+            if with_display:
+                display.setdefault(key, " ".join(u.surface for u in units[i : i + n]))
     # rapidfuzz sees a glossary phrase as one token, so "information asset register" and
     # "property asset register" do not look alike to it either.
     cleaned = " ".join(u.key for u in units)
-    partial = frozenset(inside - {u.key for u in units})
+    outside = inside - set(keys)
+    partial = frozenset(outside) if outside else _NO_WORDS
     return frozenset(terms), cleaned, display, partial
 
 
@@ -540,6 +578,9 @@ def normalise(text: str, glossary: Glossary | None = None) -> NormalisedText:
     tokens = _word_tokens(text, compiled)
     terms, cleaned, display, partial = _build(tokens, compiled)
     return NormalisedText(terms, cleaned, display, tuple(tokens), partial)
+
+
+_NO_FIXES: tuple[tuple[int, _Token], ...] = ()
 
 
 # --- background prior ------------------------------------------------------------------------
@@ -569,26 +610,49 @@ def _background() -> _Background:
 
 # --- the index -------------------------------------------------------------------------------
 
+# A term's postings: the one post that uses it (most phrases are used once), or a compact array
+# of post ids. A bare id or an array instead of a set saves about 200 bytes for each rare term and
+# three quarters of the memory of a common one; candidate generation only iterates postings.
+_Ids = int | array
+
+
+def _size(ids: _Ids | None) -> int:
+    if ids is None:
+        return 0
+    return 1 if type(ids) is int else len(ids)  # type: ignore[arg-type]
+
 
 @dataclass(slots=True)
 class _Entry:
     post: PostForMatching
-    terms: frozenset[str]
-    cleaned: str
-    display: dict[str, str]
+    # Every term, words first; the strings are shared with the index's postings.
+    terms: tuple[str, ...]
+    words: int  # how many of ``terms`` are single words (they measure the post's size)
     partial: frozenset[str]
+    # Typo corrections made when the post was indexed (token position, corrected token), so
+    # its display forms can be rebuilt exactly when a match shows them.
+    fixes: tuple[tuple[int, _Token], ...] = ()
+    # The post's size (sum of its words' weights) and the index generation it was computed at.
+    total: float = 0.0
+    generation: int = -1
 
 
 class MatchIndex:
-    """An in-memory index of open posts, with an inverted index over weighted terms."""
+    """An in-memory index of open posts, with an inverted index over weighted terms.
+
+    Not thread-safe: ``bot.matcher.MarketMatcher`` serialises access for the web app.
+    """
 
     def __init__(self, glossary: Glossary | None = None) -> None:
         self._glossary = glossary if glossary is not None else Glossary.default()
         self._compiled = _compile(self._glossary)
         self._entries: dict[int, _Entry] = {}
-        self._postings: dict[str, dict[str, set[int]]] = {kind: {} for kind in KINDS}
-        self._df: dict[str, int] = {}
-        self._idf_cache: dict[str, float] = {}
+        self._postings: dict[str, dict[str, _Ids]] = {kind: {} for kind in KINDS}
+        # Bumped on every change: term weights (IDF) and cached post sizes depend on the counts.
+        self._generation = 0
+        self._weights: dict[str, float] = {}
+        # Per-term constants (phrase boost and the like, smoothing prior), kept across changes.
+        self._static: dict[str, tuple[float, float]] = {}
         self._words_by_initial: dict[str, list[str]] | None = None
 
     # -- maintenance --
@@ -601,13 +665,23 @@ class MatchIndex:
         entry = self._prepare(post)
         self._entries[post.id] = entry
         postings = self._postings[post.kind]
+        other = self._postings["offer" if post.kind == "want" else "want"]
+        pid = post.id
         for term in entry.terms:
-            postings.setdefault(term, set()).add(post.id)
-            count = self._df.get(term, 0)
-            self._df[term] = count + 1
-            if count == 0 and " " not in term and self._words_by_initial is not None:
-                self._words_by_initial = None  # a new word: rebuild the typo lists lazily
-        self._idf_cache.clear()
+            ids = postings.get(term)
+            if ids is None:
+                postings[term] = pid
+                if (
+                    " " not in term
+                    and term not in other
+                    and self._words_by_initial is not None
+                ):
+                    self._words_by_initial = None  # a new word: rebuild the typo lists lazily
+            elif type(ids) is int:
+                postings[term] = array("q", (ids, pid))
+            else:
+                ids.append(pid)  # type: ignore[union-attr]
+        self._changed()
 
     def remove(self, post_id: int) -> None:
         """Take a post out of the index; no error if it is not there."""
@@ -615,20 +689,29 @@ class MatchIndex:
         if entry is None:
             return
         postings = self._postings[entry.post.kind]
+        other = self._postings["offer" if entry.post.kind == "want" else "want"]
         for term in entry.terms:
             ids = postings.get(term)
-            if ids is not None:
-                ids.discard(post_id)
-                if not ids:
-                    del postings[term]
-            count = self._df.get(term, 0) - 1
-            if count > 0:
-                self._df[term] = count
-            else:
-                self._df.pop(term, None)
-                if " " not in term:
+            if ids is None:
+                continue
+            if type(ids) is int:
+                if ids != post_id:
+                    continue
+                del postings[term]
+                if " " not in term and term not in other:
                     self._words_by_initial = None
-        self._idf_cache.clear()
+            else:
+                try:
+                    ids.remove(post_id)  # type: ignore[union-attr]
+                except ValueError:
+                    continue
+                if len(ids) == 1:  # type: ignore[arg-type]
+                    postings[term] = ids[0]  # type: ignore[index]
+        self._changed()
+
+    def _changed(self) -> None:
+        self._generation += 1
+        self._weights.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -655,19 +738,30 @@ class MatchIndex:
             if isinstance(already_introduced, set | frozenset)
             else (set(already_introduced))
         )
-        matches = []
+        mine = frozenset(entry.terms)
+        cleaned = _cleaned(entry)
+        entries = self._entries
+        passed: list[tuple[int, tuple[int, int], _Entry, list[str]]] = []
         for candidate_id in self._candidates(entry):
-            other = self._entries[candidate_id]
+            other = entries[candidate_id]
             if other.post.council_id == post.council_id or other.post.id == post.id:
                 continue
             pair = _pair(post, other.post)
             if pair in introduced:
                 continue
-            score, reasons = self._score(entry, other)
-            if score >= threshold and reasons:
+            score, shared = self._score_value(entry, mine, cleaned, other)
+            if score >= threshold and shared:
+                passed.append((score, pair, other, shared))
+        # Reasons cost a re-normalisation: name them only for the matches returned.
+        side = 1 if post.kind == "want" else 0
+        passed.sort(key=lambda p: (-p[0], p[1][side]))
+        matches = []
+        for score, pair, other, shared in passed[:limit]:
+            want, offer = (entry, other) if post.kind == "want" else (other, entry)
+            reasons = self._reasons(frozenset(shared), want, offer)
+            if reasons:
                 matches.append(Match(pair[0], pair[1], score, reasons))
-        matches.sort(key=lambda m: (-m.score, m.offer_id if post.kind == "want" else m.want_id))
-        return matches[:limit]
+        return matches
 
     def all_matches(
         self,
@@ -724,24 +818,38 @@ class MatchIndex:
 
     def _prepare(self, post: PostForMatching) -> _Entry:
         """Normalise a post and correct its typos against the index's vocabulary."""
-        normalised = normalise(post.text, self._glossary)
-        tokens = list(normalised.tokens)
-        corrected = False
+        compiled = self._compiled
+        tokens = _word_tokens(post.text, compiled)
+        fixes = []
         for i, token in enumerate(tokens):
             fixed = self._correct(token)
             if fixed is not None:
                 tokens[i] = fixed
-                corrected = True
-        if not corrected:
-            return _Entry(
-                post, normalised.terms, normalised.cleaned, normalised.display, normalised.partial
-            )
-        terms, cleaned, display, partial = _build(tokens, self._compiled)
-        return _Entry(post, terms, cleaned, display, partial)
+                fixes.append((i, fixed))
+        terms, _cleaned, _display, partial = _build(tokens, compiled, with_display=False)
+        # Share one string per term across posts (most n-grams recur): a large memory saving.
+        words = sorted(sys.intern(t) for t in terms if " " not in t)
+        phrases = sorted(sys.intern(t) for t in terms if " " in t)
+        return _Entry(
+            post, tuple(words + phrases), len(words), partial,
+            tuple(fixes) if fixes else _NO_FIXES,
+        )
+
+    def _display(self, entry: _Entry) -> dict[str, str]:
+        """Human-readable forms of an entry's terms, rebuilt from its text and typo fixes."""
+        tokens = _word_tokens(entry.post.text, self._compiled)
+        for i, token in entry.fixes:
+            tokens[i] = token
+        return _build(tokens, self._compiled)[2]
+
+    def _df(self, term: str) -> int:
+        """How many indexed posts, of either kind, use a term."""
+        return _size(self._postings["want"].get(term)) + _size(self._postings["offer"].get(term))
 
     def _known(self, stem: str) -> bool:
         return (
-            stem in self._df
+            stem in self._postings["want"]
+            or stem in self._postings["offer"]
             or stem in self._compiled.vocabulary
             or stem in _background().probability
         )
@@ -763,7 +871,7 @@ class MatchIndex:
             (
                 Levenshtein.distance(stem, word),
                 word not in self._compiled.vocabulary,
-                -self._df.get(word, 0),
+                -self._df(word),
                 -ratio,
                 word,
             )
@@ -787,7 +895,13 @@ class MatchIndex:
         if self._words_by_initial is None:
             background = _background()
             common = 3 / background.documents
-            words = {t for t, n in self._df.items() if n >= 2 and " " not in t}
+            wants, offers = self._postings["want"], self._postings["offer"]
+            words = {
+                t
+                for postings in (wants, offers)
+                for t in postings
+                if " " not in t and self._df(t) >= 2
+            }
             words |= self._compiled.vocabulary
             words |= {w for w, p in background.probability.items() if p >= common}
             grouped: dict[str, list[str]] = {}
@@ -797,11 +911,11 @@ class MatchIndex:
             self._words_by_initial = grouped
         return self._words_by_initial
 
-    def _idf(self, term: str) -> float:
-        """Smoothed inverse document frequency: the index's own counts plus a background prior."""
-        cached = self._idf_cache.get(term)
-        if cached is not None:
-            return cached
+    def _term_static(self, term: str) -> tuple[float, float]:
+        """A term's constants: its boost (phrase, glossary, generic) and its smoothing count."""
+        static = self._static.get(term)
+        if static is not None:
+            return static
         background = _background()
         floor = 0.5 / background.documents
         units = term.split(" ")
@@ -811,26 +925,41 @@ class MatchIndex:
         if len(units) > 1:
             # A phrase is rarer than its rarest word.
             prior = max(prior * 0.1, floor)
-        n = len(self._entries)
-        df = self._df.get(term, 0)
-        value = math.log((n + _PRIOR_POSTS + 1.0) / (df + _PRIOR_POSTS * prior + 0.5))
-        value = max(value, 0.0)
-        self._idf_cache[term] = value
-        return value
-
-    def _weight(self, term: str) -> float:
-        """A term's weight: IDF, more for phrases and glossary phrases, less for generic words."""
-        units = term.split(" ")
-        weight = self._idf(term) * _PHRASE_BOOST.get(len(units), 2.0)
+        boost = _PHRASE_BOOST.get(len(units), 2.0)
         if len(units) == 1 and term.startswith("g:"):
-            weight *= _GLOSSARY_PHRASE_BOOST
+            boost *= _GLOSSARY_PHRASE_BOOST
         elif len(units) == 1 and term in self._compiled.concepts:
             # A word the glossary names as a concept ("onboarding" means "induction") is
             # known to be the subject of a post, not a passing word.
-            weight *= _GLOSSARY_CONCEPT_BOOST
+            boost *= _GLOSSARY_CONCEPT_BOOST
         if all(u in _GENERIC for u in units):
-            weight *= _GENERIC_FACTOR
+            boost *= _GENERIC_FACTOR
+        static = (boost, _PRIOR_POSTS * prior + 0.5)
+        if len(self._static) > 500_000:
+            self._static.clear()  # a bound, for a long-lived process with a changing vocabulary
+        self._static[term] = static
+        return static
+
+    def _weight(self, term: str) -> float:
+        """A term's weight: IDF, more for phrases and glossary phrases, less for generic words."""
+        weight = self._weights.get(term)
+        if weight is None:
+            boost, smoothing = self._term_static(term)
+            n = len(self._entries)
+            df = _size(self._postings["want"].get(term)) + _size(
+                self._postings["offer"].get(term)
+            )
+            idf = max(math.log((n + _PRIOR_POSTS + 1.0) / (df + smoothing)), 0.0)
+            weight = self._weights[term] = idf * boost
         return weight
+
+    def _total(self, entry: _Entry) -> float:
+        """A post's size: the summed weight of its words, cached until the index changes."""
+        if entry.generation != self._generation:
+            weight = self._weight
+            entry.total = sum(weight(t) for t in entry.terms[: entry.words])
+            entry.generation = self._generation
+        return entry.total
 
     def _candidates(self, entry: _Entry) -> list[int]:
         """Posts of the other kind sharing a not-too-common term, best cheap overlap first."""
@@ -838,44 +967,80 @@ class MatchIndex:
         postings = self._postings[other_kind]
         common = max(_COMMON_TERM_MIN, int(len(self._entries) * _COMMON_TERM_FRACTION))
         present = [(t, postings[t]) for t in entry.terms if t in postings]
-        usable = [(t, ids) for t, ids in present if len(ids) <= common]
+        usable = [(t, ids) for t, ids in present if _size(ids) <= common]
         if not usable and present:
             # Only common terms in this post: use the three rarest rather than nothing.
-            usable = sorted(present, key=lambda p: (len(p[1]), p[0]))[:3]
+            usable = sorted(present, key=lambda p: (_size(p[1]), p[0]))[:3]
+        # Rarest (weightiest) terms first. Once the best few hundred candidates lead every
+        # newcomer by more than the weight still to come, the big postings of the common terms
+        # only top up the posts already found: the same candidates, far fewer posts visited.
+        weighted = sorted(((self._weight(t), _size(ids), ids) for t, ids in usable),
+                          key=lambda w: (-w[0], w[1]))
+        remaining = sum(w for w, _n, _ids in weighted)
         overlap: dict[int, float] = {}
-        for term, ids in usable:
-            weight = self._weight(term)
-            for post_id in ids:
-                overlap[post_id] = overlap.get(post_id, 0.0) + weight
+        get = overlap.get
+        closed = False
+        for weight, _count, ids in weighted:
+            remaining -= weight
+            if type(ids) is int:
+                if not closed or ids in overlap:
+                    overlap[ids] = get(ids, 0.0) + weight  # type: ignore[index, call-overload]
+            elif closed:
+                for post_id in ids:  # type: ignore[union-attr]
+                    if post_id in overlap:
+                        overlap[post_id] += weight
+            else:
+                for post_id in ids:  # type: ignore[union-attr]
+                    overlap[post_id] = get(post_id, 0.0) + weight
+            if not closed and len(overlap) >= _MAX_CANDIDATES and remaining > 0:
+                # Strictly ahead, so no newcomer could even tie the last place.
+                last = heapq.nlargest(_MAX_CANDIDATES, overlap.values())[-1]
+                closed = last > remaining
         if len(overlap) <= _MAX_CANDIDATES:
             return list(overlap)
-        return heapq.nlargest(_MAX_CANDIDATES, overlap, key=lambda i: (overlap[i], -i))
+        # Ties go to the older post, as before; comparing plain tuples keeps this in C.
+        ranked = zip(overlap.values(), map(neg, overlap), strict=True)
+        best = heapq.nlargest(_MAX_CANDIDATES, ranked)
+        return [-negative for _weight, negative in best]
 
-    def _score(self, a: _Entry, b: _Entry) -> tuple[int, tuple[str, ...]]:
-        """Score two entries 0..100 and name the shared terms, most telling first."""
-        shared = a.terms & b.terms
+    def _score_value(
+        self, a: _Entry, a_terms: frozenset[str], a_cleaned: str, b: _Entry
+    ) -> tuple[int, list[str]]:
+        """Score two entries 0..100, with the terms they share (``a_terms``, ``a_cleaned``: a's)."""
+        shared = [t for t in b.terms if t in a_terms]
         if not shared:
-            return 0, ()
+            return 0, shared
         weight = self._weight
         # Shared weight counts in full; the posts' sizes only a little (a wordy post should not
         # lose a match that a terse one would get). Sizes count words, not phrases, so the
         # n-grams of a long post do not inflate it.
+        total_a = self._total(a)
+        total_b = self._total(b)
         partial = a.partial | b.partial
-        total_a = sum(weight(t) for t in a.terms if " " not in t)
-        total_b = sum(weight(t) for t in b.terms if " " not in t)
-        shared_weight = sum(weight(t) * (_PARTIAL_FACTOR if t in partial else 1.0) for t in shared)
+        if partial:
+            shared_weight = sum(
+                weight(t) * (_PARTIAL_FACTOR if t in partial else 1.0) for t in shared
+            )
+        else:
+            shared_weight = sum(weight(t) for t in shared)
         if shared_weight <= 0 or total_a <= 0 or total_b <= 0:
-            return 0, ()
+            return 0, []
         evidence = shared_weight / (total_a * total_b) ** _SIZE_DAMPING
         # Saturate: after a point, more shared terms add little.
         term_score = 1.0 - math.exp(-evidence / _SATURATION)
-        fuzzy = fuzz.token_set_ratio(a.cleaned, b.cleaned) / 100.0
+        fuzzy = fuzz.token_set_ratio(a_cleaned, _cleaned(b)) / 100.0
         score = 100.0 * (_TERM_SHARE * term_score + (1 - _TERM_SHARE) * fuzzy)
         if a.post.area and a.post.area == b.post.area:
             score += _AREA_BONUS
+        return max(0, min(100, round(score))), shared
+
+    def _score(self, a: _Entry, b: _Entry) -> tuple[int, tuple[str, ...]]:
+        """Score two entries 0..100 and name the shared terms, most telling first."""
+        score, shared = self._score_value(a, frozenset(a.terms), _cleaned(a), b)
+        if not shared:
+            return 0, ()
         want, offer = (a, b) if a.post.kind == "want" else (b, a)
-        reasons = self._reasons(shared, want, offer)
-        return max(0, min(100, round(score))), reasons
+        return score, self._reasons(frozenset(shared), want, offer)
 
     def _reasons(self, shared: frozenset[str], want: _Entry, offer: _Entry) -> tuple[str, ...]:
         """Shared terms for people: glossary phrases, then longer phrases, then weightier words."""
@@ -887,6 +1052,7 @@ class MatchIndex:
 
         chosen: list[str] = []
         covered: list[set[str]] = []
+        displays: list[dict[str, str]] = []
         for term in sorted(shared, key=rank):
             words = set(_term_words(term))
             if any(words <= c for c in covered):
@@ -894,10 +1060,21 @@ class MatchIndex:
             if self._weight(term) <= 0:
                 continue
             covered.append(words)
-            chosen.append(want.display.get(term) or offer.display.get(term) or term)
+            if not displays:
+                displays = [self._display(want), self._display(offer)]
+            chosen.append(displays[0].get(term) or displays[1].get(term) or term)
             if len(chosen) >= _MAX_REASONS:
                 break
         return tuple(chosen)
+
+
+def _cleaned(entry: _Entry) -> str:
+    """The post's cleaned text for rapidfuzz: its units (its words, less those only inside a
+    glossary phrase). ``token_set_ratio`` compares sets of tokens, so their order is immaterial
+    and the index need not keep the string."""
+    words = entry.terms[: entry.words]
+    partial = entry.partial
+    return " ".join(t for t in words if t not in partial) if partial else " ".join(words)
 
 
 def _term_words(term: str) -> list[str]:

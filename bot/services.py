@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ class Services:
     matcher: MarketMatcher
     clock: Callable[[], datetime] = field(default=utcnow)
     deliverer: Deliverer | None = None
+    # Where listeners do their slow work once they have acknowledged Slack (bot/workpool.py).
+    work_pool: Executor | None = None
     # Listener objects other listeners reuse (e.g. "I can help" publishes through posting).
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -39,6 +42,8 @@ class Services:
         """Stop delivering and release database connections."""
         if self.deliverer is not None:
             self.deliverer.stop()
+        if self.work_pool is not None:
+            self.work_pool.shutdown(wait=True)
         self.engine.dispose()
 
 

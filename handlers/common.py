@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
@@ -79,3 +81,22 @@ def kick(services: Services) -> None:
     """Deliver what the last transaction owed Slack, now rather than at the next sweep."""
     if services.deliverer is not None:
         services.deliverer.kick()
+
+
+def later(services: Services, respond: Respond | None, fn: Callable[..., None], *args: Any) -> None:
+    """Do ``fn(*args)`` on the work pool, after the ack; if the pool is full, say so."""
+    from bot.workpool import PoolFull
+
+    pool = services.work_pool
+    if pool is None:
+        fn(*args)
+        return
+    try:
+        pool.submit(fn, *args)
+    except PoolFull:
+        logger.warning("Work pool full: asked a member to try again")
+        if respond is not None:
+            respond(
+                text="kmbot is very busy just now. Please try again in a minute.",
+                response_type="ephemeral",
+            )

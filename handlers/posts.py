@@ -27,7 +27,7 @@ from bot.membership import (
     join_member,
 )
 from bot.services import Services
-from handlers.common import actor, kick, profile, refresh_home
+from handlers.common import actor, kick, later, profile, refresh_home
 from storage import queries
 from storage.models import Member, PostKind, Role
 
@@ -68,6 +68,18 @@ class PostHandlers:
             # trigger_id lives three seconds: open the modal before anything else.
             client.views_open(trigger_id=command["trigger_id"], view=blocks.post_modal(str(kind)))
             return
+        # Storing, matching and introducing happen off Bolt's listener threads, so the next
+        # member's ack never waits behind this member's post.
+        later(self.services, respond, self._publish_command, kind, text, command, respond, client)
+
+    def _publish_command(
+        self,
+        kind: PostKind,
+        text: str,
+        command: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+    ) -> None:
         self.publish(
             kind,
             text,

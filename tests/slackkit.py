@@ -87,12 +87,15 @@ class SlackDriver:
         self.services = services
         self.fake = fake
         self.executor = TrackingExecutor()
+        # Work handed on after the ack is tracked too, so settle() waits for it.
+        services.work_pool = self.executor
         self.web = create_web(settings, services, listener_executor=self.executor)
         self.verifier = SignatureVerifier(signing_secret)
 
     def close(self) -> None:
         """Finish work and release everything."""
         self.executor.shutdown(wait=True)
+        self.services.work_pool = None
         self.services.close()
 
     # ------------------------------------------------------------ users
