@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from typing import Any
@@ -284,6 +285,9 @@ def wsgi_from_env() -> KmbotWeb:
 
 def start_background(services: Services) -> None:
     """Load the match index and start delivering the outbox (after the app is built)."""
+    # Acks wait for the GIL behind the work pool's CPU-bound threads; a shorter switch interval
+    # lets a waiting request thread in sooner (Python's default is 5 ms).
+    sys.setswitchinterval(0.0005)
     with services.session_factory() as session:
         services.matcher.refresh(session)
     assert services.deliverer is not None

@@ -228,7 +228,7 @@ def publish_post(
         post_id=post.id,
         dedupe_key=f"card:{post.id}",
     )
-    strong = matcher.matches_for(session, post)
+    strong, weaker = matcher.strong_and_weak(session, post)
     intros: list[Introduction] = []
     for m in strong:
         intro = _introduce(
@@ -252,9 +252,6 @@ def publish_post(
             )
             if intro is not None and intro not in intros:
                 intros.append(intro)
-    weaker = matcher.matches_for(
-        session, post, threshold=matcher.candidate_threshold, limit=matcher.max_intros + 3
-    )
     introduced_ids = {i.offer_id if kind == PostKind.WANT else i.want_id for i in intros}
     candidates: list[tuple[Post, int]] = []
     for m in weaker:
@@ -302,8 +299,12 @@ def introduce_missed(
         ).all()
         for post in recent:
             for m in matcher.matches_for(session, post):
-                if _introduce(session, m.want_id, m.offer_id, m.score, m.reasons,
-                              settings=settings) is not None:
+                if (
+                    _introduce(
+                        session, m.want_id, m.offer_id, m.score, m.reasons, settings=settings
+                    )
+                    is not None
+                ):
                     made += 1
     if made:
         logger.info("Introduced %d pair(s) that had missed each other", made)

@@ -142,7 +142,10 @@ class MarketMatcher:
         if row.status == PostStatus.OPEN:
             self.index.add(
                 PostForMatching(
-                    id=row.id, kind=_KIND[row.kind], council_id=row.council_id, text=row.text,
+                    id=row.id,
+                    kind=_KIND[row.kind],
+                    council_id=row.council_id,
+                    text=row.text,
                     area=_AREA.get(row.area, row.area),
                 )
             )
@@ -200,6 +203,19 @@ class MarketMatcher:
             best = found[0].score
             found = [m for m in found if m.score >= best - DEFAULT_RUNNER_UP_GAP]
         return found
+
+    def strong_and_weak(self, session: Session, post: Post) -> tuple[list[Match], list[Match]]:
+        """In one search: the matches to introduce, and the weaker candidates behind them."""
+        found = self.matches_for(
+            session, post, threshold=self.candidate_threshold, limit=self.max_intros + 6
+        )
+        best = found[0].score if found else 0
+        strong = [
+            m
+            for m in found
+            if m.score >= self.intro_threshold and m.score >= best - DEFAULT_RUNNER_UP_GAP
+        ][: self.max_intros]
+        return strong, [m for m in found if m not in strong]
 
     def all_matches(self, session: Session) -> list[Match]:
         """Every introduction the bot would make over the open posts, as things stand."""

@@ -22,7 +22,7 @@ class PoolFull(Exception):
 class WorkPool(Executor):
     """A thread pool that refuses work beyond ``max_waiting`` queued tasks instead of growing."""
 
-    def __init__(self, max_workers: int = 4, max_waiting: int = 200) -> None:
+    def __init__(self, max_workers: int = 2, max_waiting: int = 200) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kmbot-work")
         self._slots = threading.BoundedSemaphore(max_workers + max_waiting)
 
