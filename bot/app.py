@@ -15,7 +15,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
-from sqlalchemy import delete, text
+from sqlalchemy import delete, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -152,7 +152,10 @@ def remember_request(
                         SeenRequest.request_ts < int(now) - 2 * REPLAY_WINDOW_SECONDS
                     )
                 )
-            session.add(SeenRequest(signature=signature[:100], request_ts=request_ts))
+            # A Core insert: no ORM unit of work on the path before the ack.
+            session.execute(
+                insert(SeenRequest).values(signature=signature[:100], request_ts=request_ts)
+            )
     except IntegrityError:
         return False
     return True
