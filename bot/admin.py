@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from bot import audit, blocks
 from bot.councils import CouncilDirectory
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.marketplace import introduce_manually, notify_member, post_view, set_status
+from bot.marketplace import (
+    after_commit,
+    introduce_manually,
+    notify_member,
+    post_view,
+    set_status,
+)
 from bot.matcher import MarketMatcher
 from bot.membership import AmbiguousCouncil, council_for, ensure_reference_councils
 from bot.settings import Settings
@@ -433,7 +439,8 @@ def remove_post(
     post.status_before_removal = str(post.status)
     post.removed_reason = reason
     set_status(session, post, PostStatus.REMOVED, now=now)
-    matcher.remove(post.id)
+    post_id = post.id
+    after_commit(session, lambda: matcher.remove(post_id))
     audit.record(session, actor, "post.remove", label, before=before, after=post_snapshot(post))
     if post.member is not None:
         text = (
@@ -469,7 +476,7 @@ def restore_post(
     post.status_before_removal = None
     set_status(session, post, status, now=now)
     if status == PostStatus.OPEN:
-        matcher.add(post)
+        after_commit(session, lambda: matcher.add(post))
     audit.record(session, actor, "post.restore", label, before=before, after=post_snapshot(post))
     if post.member is not None:
         notify_member(

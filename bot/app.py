@@ -42,7 +42,7 @@ def create_app(
     listener_executor: Executor | None = None,
 ) -> App:
     """Build the Bolt app with every listener registered."""
-    from handlers import home, interactions, km, posts
+    from handlers import admin, home, interactions, km, nudges, posts, privacy
 
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(
@@ -59,9 +59,9 @@ def create_app(
         app.middleware(_only_team(settings.slack_team_id))
     # Runs after Bolt's own signature check, so only genuine requests are remembered.
     app.middleware(_refuse_replays(services.session_factory))
-    for module in (posts, km, interactions, home):
+    # Order matters for /km: privacy adds its subcommands to the one km registered.
+    for module in (posts, km, interactions, home, admin, nudges, privacy):
         module.register(app, services)
-    _register_optional(app, services)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
@@ -76,20 +76,6 @@ def create_app(
 
 def _executor(listener_executor: Executor | None) -> dict[str, Any]:
     return {"listener_executor": listener_executor} if listener_executor else {}
-
-
-def _register_optional(app: App, services: Services) -> None:
-    """Listener modules added by later features register here when present."""
-    import importlib
-
-    for name in ("handlers.admin", "handlers.nudges", "handlers.privacy"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app, services)
 
 
 def _only_team(team_id: str):  # type: ignore[no-untyped-def]

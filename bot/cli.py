@@ -348,14 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Feature modules add their own subcommands (worker, admin, sandbox…).
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        if hasattr(module, "add_commands"):
-            module.add_commands(sub)
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 

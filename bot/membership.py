@@ -245,6 +245,26 @@ def _unclaimed_by_email(session: Session, email: str | None) -> Member | None:
     )
 
 
+def join_by_name(
+    session: Session,
+    directory: CouncilDirectory,
+    typed: str,
+    *,
+    team_id: str,
+    user_id: str,
+    name: str | None = None,
+    email: str | None = None,
+) -> CouncilChoice:
+    """Join a Slack user to the council they named (added as new if the directory lacks it)."""
+    ensure_reference_councils(session, directory)
+    choice = council_for(session, typed, directory)
+    assert choice is not None  # create=True always gives a council
+    join_member(
+        session, team_id=team_id, user_id=user_id, council=choice.council, name=name, email=email
+    )
+    return choice
+
+
 def council_for_choice(session: Session, value: str, directory: CouncilDirectory) -> Council:
     """The stored council for a picker value: ``id:<n>`` or ``ref:<official name>``."""
     kind, _, rest = value.partition(":")

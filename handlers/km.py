@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot import blocks, ids
 from bot.errors import KmbotError
 from bot.marketplace import close_post, member_overview, post_view, search_posts
-from bot.membership import council_for, ensure_reference_councils, join_member
+from bot.membership import join_by_name
 from bot.services import Services
 from bot.text import escape, truncate
 from handlers.common import actor, kick, post_id_from, profile, refresh_home
@@ -125,14 +125,12 @@ class KmCommand:
         name, email = profile(client, user_id)
         services = self.services
         with services.session_factory.begin() as session:
-            ensure_reference_councils(session, services.directory)
-            choice = council_for(session, rest, services.directory)
-            assert choice is not None
-            join_member(
+            choice = join_by_name(
                 session,
+                services.directory,
+                rest,
                 team_id=team_id,
                 user_id=user_id,
-                council=choice.council,
                 name=name,
                 email=email,
             )

@@ -24,6 +24,7 @@ from bot.membership import (
     council_for_choice,
     ensure_reference_councils,
     guess_council,
+    join_by_name,
     join_member,
 )
 from bot.services import Services
@@ -231,14 +232,12 @@ class PostHandlers:
         if guess is None or guess.record is None:
             return False
         with self.services.session_factory.begin() as session:
-            ensure_reference_councils(session, self.services.directory)
-            choice = council_for(session, guess.record.name, self.services.directory)
-            assert choice is not None
-            join_member(
+            join_by_name(
                 session,
+                self.services.directory,
+                guess.record.name,
                 team_id=team_id,
                 user_id=user_id,
-                council=choice.council,
                 name=name,
                 email=email,
             )
