@@ -17,7 +17,6 @@ from bot import blocks, outbox
 from bot.blocks import IntroductionView, PostView
 from bot.errors import InvalidInput, NeedsCouncil, NotAllowed, NotFound, PostLimitReached
 from bot.matcher import MarketMatcher
-from bot.matching import PostForMatching, score_pair
 from bot.settings import KNOWLEDGE_AREAS, PURPOSES, Settings
 from bot.text import clean_post_text, has_visible_text, visible_length
 from storage import queries
@@ -395,7 +394,7 @@ def introduce_manually(
         raise InvalidInput("Both posts must be open to introduce them.")
     if want.council_id == offer.council_id:
         raise InvalidInput("Those two posts are from the same council.")
-    score, reasons = score_pair(want.text, offer.text, matcher.index)
+    score, reasons = matcher.score_pair(want.text, offer.text)
     return _introduce(
         session, want.id, offer.id, score, reasons, settings=settings, manual=True, made_by=made_by
     )
@@ -422,10 +421,9 @@ def offer_help(
         return None
     best = max(
         mine,
-        key=lambda p: score_pair(
+        key=lambda p: matcher.score_pair(
             target.text if target.kind == PostKind.WANT else p.text,
             p.text if target.kind == PostKind.WANT else target.text,
-            matcher.index,
         )[0],
     )
     want, offer = (target, best) if target.kind == PostKind.WANT else (best, target)
@@ -580,11 +578,9 @@ def search_posts(
     matcher.refresh(session)
     found: dict[int, int] = {}
     for kind in ("want", "offer"):
-        probe = PostForMatching(id=-1, kind=kind, council_id=-1, text=text)
-        with matcher._lock:
-            for m in matcher.index.matches_for(probe, threshold=25, limit=limit):
-                pid = m.offer_id if kind == "want" else m.want_id
-                found[pid] = max(found.get(pid, 0), m.score)
+        for m in matcher.search(text, kind, threshold=25, limit=limit):
+            pid = m.offer_id if kind == "want" else m.want_id
+            found[pid] = max(found.get(pid, 0), m.score)
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     posts = {
         p.id: p for p in session.scalars(select(Post).where(Post.id.in_([i for i, _ in ranked])))

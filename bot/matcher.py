@@ -18,6 +18,7 @@ from bot.matching import (
     Match,
     MatchIndex,
     PostForMatching,
+    score_pair,
 )
 from bot.settings import KNOWLEDGE_AREAS
 from storage import queries
@@ -203,6 +204,17 @@ class MarketMatcher:
             best = found[0].score
             found = [m for m in found if m.score >= best - DEFAULT_RUNNER_UP_GAP]
         return found
+
+    def score_pair(self, want_text: str, offer_text: str) -> tuple[int, tuple[str, ...]]:
+        """Score and reasons for a chosen want and offer, with this store's term weights."""
+        with self._lock:
+            return score_pair(want_text, offer_text, self.index)
+
+    def search(self, text: str, kind: str, *, threshold: int, limit: int) -> list[Match]:
+        """Open posts of the other kind than ``kind`` that match free ``text``."""
+        probe = PostForMatching(id=-1, kind=kind, council_id=-1, text=text)
+        with self._lock:
+            return self.index.matches_for(probe, threshold=threshold, limit=limit)
 
     def strong_and_weak(self, session: Session, post: Post) -> tuple[list[Match], list[Match]]:
         """In one search: the matches to introduce, and the weaker candidates behind them."""
