@@ -21,22 +21,60 @@ from sqlalchemy.orm import Session, aliased
 from storage.models import Council, Introduction, Member, Outcome, Post, PostKind, PostStatus
 
 POSTS_HEADER = (
-    "id", "kind", "status", "area", "purpose", "council", "region", "member", "text", "link",
-    "source", "created_at", "expires_at", "closed_at", "removed_reason",
+    "id",
+    "kind",
+    "status",
+    "area",
+    "purpose",
+    "council",
+    "region",
+    "member",
+    "text",
+    "link",
+    "source",
+    "created_at",
+    "expires_at",
+    "closed_at",
+    "removed_reason",
 )
 INTRODUCTIONS_HEADER = (
-    "id", "created_at", "want_id", "want_council", "offer_id", "offer_council", "score", "manual",
-    "status", "answered_at",
+    "id",
+    "created_at",
+    "want_id",
+    "want_council",
+    "offer_id",
+    "offer_council",
+    "score",
+    "manual",
+    "status",
+    "answered_at",
 )
 OUTCOMES_HEADER = (
-    "id", "want_id", "council", "region", "introduction_id", "days_saved", "note", "recorded_at",
+    "id",
+    "want_id",
+    "council",
+    "region",
+    "introduction_id",
+    "days_saved",
+    "note",
+    "recorded_at",
 )
 COUNCILS_HEADER = (
-    "id", "name", "short_name", "code", "gss_code", "nation", "region", "type", "members",
-    "posts", "open_wants", "open_offers", "merged_into_id",
+    "id",
+    "name",
+    "short_name",
+    "code",
+    "gss_code",
+    "nation",
+    "region",
+    "type",
+    "members",
+    "posts",
+    "open_wants",
+    "open_offers",
+    "merged_into_id",
 )
 
-FILES: tuple[str, ...] = ("posts.csv", "introductions.csv", "outcomes.csv", "councils.csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -52,8 +90,7 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _write(out: io.TextIOBase | Any, header: tuple[str, ...], rows: Iterable[Iterable[Any]]
-           ) -> int:
+def _write(out: io.TextIOBase | Any, header: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> int:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     count = 0
@@ -71,11 +108,30 @@ def write_posts(session: Session, out: Any) -> int:
         .outerjoin(Member, Post.member_id == Member.id)
         .order_by(Post.id)
     )
-    return _write(out, POSTS_HEADER, (
-        (p.id, str(p.kind), str(p.status), p.area, p.purpose, council, region, member, p.text,
-         p.link, p.source, p.created_at, p.expires_at, p.closed_at, p.removed_reason)
-        for p, council, region, member in session.execute(stmt)
-    ))
+    return _write(
+        out,
+        POSTS_HEADER,
+        (
+            (
+                p.id,
+                str(p.kind),
+                str(p.status),
+                p.area,
+                p.purpose,
+                council,
+                region,
+                member,
+                p.text,
+                p.link,
+                p.source,
+                p.created_at,
+                p.expires_at,
+                p.closed_at,
+                p.removed_reason,
+            )
+            for p, council, region, member in session.execute(stmt)
+        ),
+    )
 
 
 def write_introductions(session: Session, out: Any) -> int:
@@ -90,11 +146,25 @@ def write_introductions(session: Session, out: Any) -> int:
         .join(offer_council, offer.council_id == offer_council.id)
         .order_by(Introduction.id)
     )
-    return _write(out, INTRODUCTIONS_HEADER, (
-        (i.id, i.created_at, i.want_id, wc, i.offer_id, oc, i.score, i.manual, str(i.status),
-         i.answered_at)
-        for i, wc, oc in session.execute(stmt)
-    ))
+    return _write(
+        out,
+        INTRODUCTIONS_HEADER,
+        (
+            (
+                i.id,
+                i.created_at,
+                i.want_id,
+                wc,
+                i.offer_id,
+                oc,
+                i.score,
+                i.manual,
+                str(i.status),
+                i.answered_at,
+            )
+            for i, wc, oc in session.execute(stmt)
+        ),
+    )
 
 
 def write_outcomes(session: Session, out: Any) -> int:
@@ -105,17 +175,32 @@ def write_outcomes(session: Session, out: Any) -> int:
         .join(Council, Post.council_id == Council.id)
         .order_by(Outcome.id)
     )
-    return _write(out, OUTCOMES_HEADER, (
-        (o.id, o.post_id, council, region, o.introduction_id, o.days_saved, o.note, o.created_at)
-        for o, council, region in session.execute(stmt)
-    ))
+    return _write(
+        out,
+        OUTCOMES_HEADER,
+        (
+            (
+                o.id,
+                o.post_id,
+                council,
+                region,
+                o.introduction_id,
+                o.days_saved,
+                o.note,
+                o.created_at,
+            )
+            for o, council, region in session.execute(stmt)
+        ),
+    )
 
 
 def write_councils(session: Session, out: Any) -> int:
     """Councils that take part (a member or a post), were added by hand, or were merged."""
     members = (
         select(Member.council_id, func.count(Member.id).label("n"))
-        .where(Member.erased_at.is_(None)).group_by(Member.council_id).subquery()
+        .where(Member.erased_at.is_(None))
+        .group_by(Member.council_id)
+        .subquery()
     )
     posts = (
         select(
@@ -123,21 +208,46 @@ def write_councils(session: Session, out: Any) -> int:
             func.count(Post.id).label("n"),
             func.sum(_open_of(PostKind.WANT)).label("wants"),
             func.sum(_open_of(PostKind.OFFER)).label("offers"),
-        ).group_by(Post.council_id).subquery()
+        )
+        .group_by(Post.council_id)
+        .subquery()
     )
     stmt = (
         select(Council, members.c.n, posts.c.n, posts.c.wants, posts.c.offers)
         .outerjoin(members, members.c.council_id == Council.id)
         .outerjoin(posts, posts.c.council_id == Council.id)
-        .where(or_(members.c.n > 0, posts.c.n > 0, Council.is_reference.is_(False),
-                   Council.merged_into_id.is_not(None)))
+        .where(
+            or_(
+                members.c.n > 0,
+                posts.c.n > 0,
+                Council.is_reference.is_(False),
+                Council.merged_into_id.is_not(None),
+            )
+        )
         .order_by(Council.name)
     )
-    return _write(out, COUNCILS_HEADER, (
-        (c.id, c.name, c.short_name, c.code, c.gss_code, c.nation, c.region, c.type, m or 0,
-         n or 0, w or 0, o or 0, c.merged_into_id)
-        for c, m, n, w, o in session.execute(stmt)
-    ))
+    return _write(
+        out,
+        COUNCILS_HEADER,
+        (
+            (
+                c.id,
+                c.name,
+                c.short_name,
+                c.code,
+                c.gss_code,
+                c.nation,
+                c.region,
+                c.type,
+                m or 0,
+                n or 0,
+                w or 0,
+                o or 0,
+                c.merged_into_id,
+            )
+            for c, m, n, w, o in session.execute(stmt)
+        ),
+    )
 
 
 def _open_of(kind: PostKind) -> Any:

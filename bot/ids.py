@@ -25,7 +25,6 @@ ACT_COUNCIL_PICK = "council_pick"
 VIEW_POST = "post_modal"
 VIEW_JOIN = "join_modal"
 VIEW_OUTCOME = "outcome_modal"
-VIEW_HELP_OFFER = "help_offer_modal"
 
 # Block and action ids inside modals
 BLK_TEXT, ACT_TEXT = "text_block", "text"

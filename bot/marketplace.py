@@ -482,12 +482,6 @@ def _owe_update(session: Session, intro: Introduction) -> None:
     )
 
 
-CLOSED_STATES = {
-    "fulfilled": PostStatus.FULFILLED,
-    "withdrawn": PostStatus.WITHDRAWN,
-}
-
-
 def close_post(
     session: Session,
     member: Member,

@@ -50,9 +50,7 @@ class NudgeOutcome:
 # ---------------------------------------------------------------- when slots fall
 
 
-def weekly_slot_before(
-    now: datetime, *, weekday: int, time_of_day: str, timezone: str
-) -> datetime:
+def weekly_slot_before(now: datetime, *, weekday: int, time_of_day: str, timezone: str) -> datetime:
     """The latest weekly slot at or before ``now``, in UTC.
 
     The slot is a wall-clock time in ``timezone`` (10:00 Europe/London is 10:00 BST in summer
@@ -76,8 +74,12 @@ def _at(day: date, hour: int, minute: int, zone: ZoneInfo) -> datetime:
 
 def latest_slot(community: CommunityOfPractice, now: datetime) -> datetime:
     """The community's latest weekly slot at or before ``now``, in UTC."""
-    return weekly_slot_before(now, weekday=community.weekday, time_of_day=community.time_of_day,
-                              timezone=community.timezone)
+    return weekly_slot_before(
+        now,
+        weekday=community.weekday,
+        time_of_day=community.time_of_day,
+        timezone=community.timezone,
+    )
 
 
 def next_slot(community: CommunityOfPractice, now: datetime) -> datetime:
@@ -118,29 +120,37 @@ def next_prompt(session: Session, community: CommunityOfPractice) -> NudgePrompt
     return prompt
 
 
-def waiting_wants(session: Session, area: str, *, limit: int = nudge_blocks.MAX_WANTS_IN_NUDGE
-                  ) -> tuple[list[Post], int]:
+def waiting_wants(
+    session: Session, area: str, *, limit: int = nudge_blocks.MAX_WANTS_IN_NUDGE
+) -> tuple[list[Post], int]:
     """Open wants in ``area`` with no confirmed introduction, longest-waiting first, and how
     many more there are."""
     confirmed = exists().where(
         Introduction.want_id == Post.id, Introduction.status == IntroductionStatus.CONFIRMED
     )
-    where = (Post.kind == PostKind.WANT, Post.status == PostStatus.OPEN, Post.area == area,
-             ~confirmed)
+    where = (
+        Post.kind == PostKind.WANT,
+        Post.status == PostStatus.OPEN,
+        Post.area == area,
+        ~confirmed,
+    )
     total = int(session.scalar(select(func.count()).select_from(Post).where(*where)) or 0)
-    wants = list(session.scalars(
-        select(Post).where(*where).order_by(Post.created_at, Post.id).limit(limit)
-    ))
+    wants = list(
+        session.scalars(select(Post).where(*where).order_by(Post.created_at, Post.id).limit(limit))
+    )
     return wants, total - len(wants)
 
 
-def compose_nudge(session: Session, community: CommunityOfPractice
-                  ) -> tuple[dict[str, object], NudgePrompt | None]:
+def compose_nudge(
+    session: Session, community: CommunityOfPractice
+) -> tuple[dict[str, object], NudgePrompt | None]:
     """The nudge's message (prompt and waiting wants) and the prompt it used."""
     prompt = next_prompt(session, community)
     wants, more = waiting_wants(session, community.area)
     payload = nudge_blocks.nudge(
-        community.area, prompt.text if prompt else None, [post_view(w) for w in wants],
+        community.area,
+        prompt.text if prompt else None,
+        [post_view(w) for w in wants],
         more_wants=more,
     )
     return payload, prompt
@@ -156,8 +166,9 @@ def send_nudge_now(
     if existing is not None:
         return existing
     payload, _prompt = compose_nudge(session, community)
-    return outbox.enqueue(session, kind="nudge", channel=community.channel_id, payload=payload,
-                          dedupe_key=key)
+    return outbox.enqueue(
+        session, kind="nudge", channel=community.channel_id, payload=payload, dedupe_key=key
+    )
 
 
 # ---------------------------------------------------------------- running due slots once
@@ -192,25 +203,34 @@ def run_due_nudges(
 def _undecided(session_factory: sessionmaker[Session], now: datetime) -> list[int]:
     """Communities whose latest slot may need deciding: one read, so an idle tick is cheap."""
     with session_factory() as session:
-        communities = list(session.scalars(
-            select(CommunityOfPractice)
-            .where(CommunityOfPractice.paused.is_(False))
-            .order_by(CommunityOfPractice.id)
-        ))
+        communities = list(
+            session.scalars(
+                select(CommunityOfPractice)
+                .where(CommunityOfPractice.paused.is_(False))
+                .order_by(CommunityOfPractice.id)
+            )
+        )
         slots = {c.id: latest_slot(c, now) for c in communities}
         slots = {c.id: slots[c.id] for c in communities if slots[c.id] >= c.created_at}
         if not slots:
             return []
-        decided = {(row.community_id, row.slot) for row in session.execute(
-            select(NudgeRun.community_id, NudgeRun.slot)
-            .where(NudgeRun.slot.in_(set(slots.values())))
-        )}
+        decided = {
+            (row.community_id, row.slot)
+            for row in session.execute(
+                select(NudgeRun.community_id, NudgeRun.slot).where(
+                    NudgeRun.slot.in_(set(slots.values()))
+                )
+            )
+        }
     # _run_slot checks again inside its own transaction; this only saves opening one.
     return [cid for cid, slot in slots.items() if (cid, slot) not in decided]
 
 
 def _run_slot(
-    session_factory: sessionmaker[Session], community_id: int, *, settings: Settings,
+    session_factory: sessionmaker[Session],
+    community_id: int,
+    *,
+    settings: Settings,
     now: datetime,
 ) -> NudgeOutcome | None:
     grace = timedelta(minutes=settings.nudge_grace_minutes)
@@ -221,8 +241,14 @@ def _run_slot(
         slot = latest_slot(community, now)
         if slot < community.created_at:
             return None  # the slot passed before the community existed: not one of its own
-        if session.scalar(select(NudgeRun.id).where(NudgeRun.community_id == community.id,
-                                                    NudgeRun.slot == slot)) is not None:
+        if (
+            session.scalar(
+                select(NudgeRun.id).where(
+                    NudgeRun.community_id == community.id, NudgeRun.slot == slot
+                )
+            )
+            is not None
+        ):
             return None
         late = now - slot
         if late > grace and slot < community.changed_at:
@@ -239,14 +265,19 @@ def _run_slot(
             return _outcome(community, run)
         if late > grace:
             run.status = SKIPPED
-            run.reason = (f"missed: the worker found the {local:%a %d %b %H:%M} slot "
-                          f"{_minutes(late)} late, after the {settings.nudge_grace_minutes}-minute "
-                          f"grace window")
+            run.reason = (
+                f"missed: the worker found the {local:%a %d %b %H:%M} slot "
+                f"{_minutes(late)} late, after the {settings.nudge_grace_minutes}-minute "
+                f"grace window"
+            )
             logger.warning("No nudge for #%s: %s", community.name, run.reason)
             return _outcome(community, run)
         payload, prompt = compose_nudge(session, community)
         msg = outbox.enqueue(
-            session, kind="nudge", channel=community.channel_id, payload=payload,
+            session,
+            kind="nudge",
+            channel=community.channel_id,
+            payload=payload,
             dedupe_key=f"nudge:{community.id}:{slot.isoformat()}",
         )
         run.prompt_id = prompt.id if prompt else None
@@ -264,16 +295,14 @@ def _minutes(delta: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def _outcome(community: CommunityOfPractice, run: NudgeRun, outbox_id: int | None = None
-             ) -> NudgeOutcome:
-    return NudgeOutcome(community_id=community.id, channel_id=community.channel_id,
-                        slot=run.slot, status=run.status, reason=run.reason, outbox_id=outbox_id)
-
-
-def recent_runs(session: Session, community: CommunityOfPractice, limit: int = 10
-                ) -> list[NudgeRun]:
-    """A community's latest runs, newest first (for facilitators asking "did it send?")."""
-    return list(session.scalars(
-        select(NudgeRun).where(NudgeRun.community_id == community.id)
-        .order_by(NudgeRun.slot.desc()).limit(limit)
-    ))
+def _outcome(
+    community: CommunityOfPractice, run: NudgeRun, outbox_id: int | None = None
+) -> NudgeOutcome:
+    return NudgeOutcome(
+        community_id=community.id,
+        channel_id=community.channel_id,
+        slot=run.slot,
+        status=run.status,
+        reason=run.reason,
+        outbox_id=outbox_id,
+    )

@@ -61,17 +61,3 @@ def card_message(session: Session, post_id: int) -> OutboxMessage | None:
         .order_by(OutboxMessage.id)
         .limit(1)
     )
-
-
-def pending_count(session: Session) -> int:
-    """How many messages are still owed to Slack."""
-    from sqlalchemy import func
-
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
-        )
-        or 0
-    )

@@ -25,8 +25,17 @@ from storage.models import (
 
 # The twelve regions of the reference directory: England's nine, then the other nations.
 REGIONS: tuple[str, ...] = (
-    "North East", "North West", "Yorkshire and The Humber", "East Midlands", "West Midlands",
-    "East of England", "London", "South East", "South West", "Scotland", "Wales",
+    "North East",
+    "North West",
+    "Yorkshire and The Humber",
+    "East Midlands",
+    "West Midlands",
+    "East of England",
+    "London",
+    "South East",
+    "South West",
+    "Scotland",
+    "Wales",
     "Northern Ireland",
 )
 UNKNOWN_REGION = "Region not known"
@@ -104,8 +113,12 @@ class Statistics:
         ]
         data["unmet_areas"] = [{"area": a, "open_wants": n} for a, n in self.unmet_areas]
         data["weekly"] = [
-            {"week_start": w.week_start.isoformat(), "posts": w.posts,
-             "introductions": w.introductions} for w in self.weekly
+            {
+                "week_start": w.week_start.isoformat(),
+                "posts": w.posts,
+                "introductions": w.introductions,
+            }
+            for w in self.weekly
         ]
         return data
 
@@ -116,9 +129,11 @@ def _live_councils() -> Any:
 
 def region_coverage(session: Session) -> list[RegionCoverage]:
     """Councils taking part (a member or a post) and members, for every region."""
-    has_member = select(Member.id).where(
-        Member.council_id == Council.id, Member.erased_at.is_(None)
-    ).exists()
+    has_member = (
+        select(Member.id)
+        .where(Member.council_id == Council.id, Member.erased_at.is_(None))
+        .exists()
+    )
     has_post = select(Post.id).where(Post.council_id == Council.id).exists()
     councils: dict[str, int] = {}
     for region, count in session.execute(
@@ -151,9 +166,12 @@ def posts_by_area(session: Session) -> list[AreaCounts]:
         counts[key] = counts.get(key, 0) + int(count)
     rows = []
     for area in [*KNOWLEDGE_AREAS, NO_AREA]:
-        row = AreaCounts(area, counts.get((area, PostStatus.OPEN), 0),
-                         counts.get((area, PostStatus.FULFILLED), 0),
-                         counts.get((area, PostStatus.EXPIRED), 0))
+        row = AreaCounts(
+            area,
+            counts.get((area, PostStatus.OPEN), 0),
+            counts.get((area, PostStatus.FULFILLED), 0),
+            counts.get((area, PostStatus.EXPIRED), 0),
+        )
         if area != NO_AREA or row.open or row.fulfilled or row.expired:
             rows.append(row)
     return rows
@@ -169,7 +187,8 @@ def unmet_areas(session: Session) -> list[tuple[str, int]]:
     ):
         open_counts[(str(area), PostKind(kind))] = int(count)
     unmet = [
-        (area, open_counts.get((area, PostKind.WANT), 0)) for area in KNOWLEDGE_AREAS
+        (area, open_counts.get((area, PostKind.WANT), 0))
+        for area in KNOWLEDGE_AREAS
         if open_counts.get((area, PostKind.WANT), 0) and not open_counts.get((area, PostKind.OFFER))
     ]
     return sorted(unmet, key=lambda pair: (-pair[1], pair[0]))
@@ -184,8 +203,9 @@ def days_saved_by_council(session: Session) -> list[tuple[str, float]]:
         .where(Outcome.days_saved.is_not(None))
         .group_by(Council.name)
     ).all()
-    return sorted(((name, float(days or 0)) for name, days in rows),
-                  key=lambda pair: (-pair[1], pair[0]))
+    return sorted(
+        ((name, float(days or 0)) for name, days in rows), key=lambda pair: (-pair[1], pair[0])
+    )
 
 
 def week_start(day: date) -> date:
@@ -193,8 +213,9 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def weekly_activity(session: Session, *, now: datetime | None = None, weeks: int = WEEKS_SHOWN
-                    ) -> list[WeekActivity]:
+def weekly_activity(
+    session: Session, *, now: datetime | None = None, weeks: int = WEEKS_SHOWN
+) -> list[WeekActivity]:
     """Posts and introductions made in each of the last ``weeks`` weeks, oldest first."""
     now = now or utcnow()
     first = week_start(now.date()) - timedelta(weeks=weeks - 1)
@@ -214,10 +235,6 @@ def weekly_activity(session: Session, *, now: datetime | None = None, weeks: int
     return [WeekActivity(d, posts.get(d, 0), intros.get(d, 0)) for d in days]
 
 
-def _count(session: Session, stmt: Any) -> int:
-    return int(session.scalar(stmt) or 0)
-
-
 def collect(session: Session, *, now: datetime | None = None) -> Statistics:
     """Every statistic the facilitators report, read in one transaction."""
     now = now or utcnow()
@@ -229,7 +246,8 @@ def collect(session: Session, *, now: datetime | None = None) -> Statistics:
         intro_counts[IntroductionStatus(status)] = int(count)
     open_kind: dict[PostKind, int] = {}
     for kind, count in session.execute(
-        select(Post.kind, func.count(Post.id)).where(Post.status == PostStatus.OPEN)
+        select(Post.kind, func.count(Post.id))
+        .where(Post.status == PostStatus.OPEN)
         .group_by(Post.kind)
     ):
         open_kind[PostKind(kind)] = int(count)
@@ -257,12 +275,13 @@ def _days(value: float) -> str:
 
 
 def area_label(area: str) -> str:
-    """"Information Management (IM)", or "No area given"."""
+    """ "Information Management (IM)", or "No area given"."""
     return f"{KNOWLEDGE_AREAS[area]} ({area})" if area in KNOWLEDGE_AREAS else "No area given"
 
 
 def render(stats: Statistics, *, markdown: bool = True) -> str:
     """The statistics as Slack mrkdwn (``markdown``) or plain text for the command line."""
+
     def bold(text: str) -> str:
         return f"*{text}*" if markdown else text.upper()
 
@@ -270,34 +289,49 @@ def render(stats: Statistics, *, markdown: bool = True) -> str:
         return escape(text) if markdown else text
 
     bullet = "•" if markdown else "-"
-    lines = [bold("Councils and members by region")
-             + f" (target: about {TARGET_PER_REGION} councils a region)"]
+    lines = [
+        bold("Councils and members by region")
+        + f" (target: about {TARGET_PER_REGION} councils a region)"
+    ]
     for r in stats.regions:
-        mark = "" if r.region == UNKNOWN_REGION else (" ✓" if r.met else
-                                                       f" ({r.target - r.councils} to go)")
-        lines.append(f"{bullet} {name(r.region)}: {r.councils} council"
-                     f"{'s' if r.councils != 1 else ''}, {r.members} member"
-                     f"{'s' if r.members != 1 else ''}{mark}")
+        mark = (
+            ""
+            if r.region == UNKNOWN_REGION
+            else (" ✓" if r.met else f" ({r.target - r.councils} to go)")
+        )
+        lines.append(
+            f"{bullet} {name(r.region)}: {r.councils} council"
+            f"{'s' if r.councils != 1 else ''}, {r.members} member"
+            f"{'s' if r.members != 1 else ''}{mark}"
+        )
     known = len([r for r in stats.regions if r.region != UNKNOWN_REGION])
-    lines.append(f"{stats.councils_taking_part} councils and {stats.members} members in all; "
-                 f"{stats.regions_at_target} of {known} regions at the target.")
+    lines.append(
+        f"{stats.councils_taking_part} councils and {stats.members} members in all; "
+        f"{stats.regions_at_target} of {known} regions at the target."
+    )
     lines += ["", bold("Posts by knowledge area") + " (open / fulfilled / expired)"]
     for a in stats.posts_by_area:
         lines.append(f"{bullet} {area_label(a.area)}: {a.open} / {a.fulfilled} / {a.expired}")
     lines.append(f"Open now: {stats.open_wants} wants, {stats.open_offers} offers.")
-    lines += ["", bold("Introductions"),
-              f"{stats.introductions_made} made, {stats.introductions_confirmed} confirmed useful, "
-              f"{stats.introductions_declined} not a fit."]
+    lines += [
+        "",
+        bold("Introductions"),
+        f"{stats.introductions_made} made, {stats.introductions_confirmed} confirmed useful, "
+        f"{stats.introductions_declined} not a fit.",
+    ]
     lines += ["", bold("Days saved") + f": {_days(stats.days_saved_total)} in all"]
     for council, days in stats.days_saved_by_council[:15]:
         lines.append(f"{bullet} {name(council)}: {_days(days)}")
     if len(stats.days_saved_by_council) > 15:
-        lines.append(f"{bullet} … and {len(stats.days_saved_by_council) - 15} more councils "
-                     "(see the export)")
+        lines.append(
+            f"{bullet} … and {len(stats.days_saved_by_council) - 15} more councils (see the export)"
+        )
     lines += ["", bold("Most wanted areas with no offers")]
     if stats.unmet_areas:
-        lines += [f"{bullet} {area_label(a)}: {n} open want{'s' if n != 1 else ''}"
-                  for a, n in stats.unmet_areas]
+        lines += [
+            f"{bullet} {area_label(a)}: {n} open want{'s' if n != 1 else ''}"
+            for a, n in stats.unmet_areas
+        ]
     else:
         lines.append("None: every area with open wants has at least one open offer.")
     return "\n".join(lines)

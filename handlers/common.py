@@ -9,13 +9,11 @@ from typing import Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from bot import blocks
 from bot.marketplace import member_overview
 from bot.services import Services
 from storage import queries
-from storage.models import Member
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +28,6 @@ def actor(body: dict[str, Any]) -> tuple[str, str]:
         user_id = body.get("user_id", "")
         team_id = body.get("team_id", "")
     return str(team_id or ""), str(user_id or "")
-
-
-def current_member(session: Session, body: dict[str, Any]) -> Member | None:
-    """The member who sent this request, if they have joined."""
-    team_id, user_id = actor(body)
-    return queries.member_by_slack_id(session, team_id, user_id)
 
 
 def button_value(body: dict[str, Any]) -> str:

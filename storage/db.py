@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -85,8 +85,3 @@ def head_revision() -> str | None:
 def is_current(engine: Engine) -> bool:
     """True when the database schema is at the newest revision."""
     return current_revision(engine) == head_revision()
-
-
-def has_tables(engine: Engine) -> bool:
-    """True when the database holds any kmbot table."""
-    return bool(inspect(engine).get_table_names())

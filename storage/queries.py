@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -73,18 +72,6 @@ def open_posts(session: Session, kind: PostKind | None = None) -> list[Post]:
     if kind is not None:
         stmt = stmt.where(Post.kind == kind)
     return list(session.scalars(stmt.order_by(Post.id)))
-
-
-def posts_changed_since(session: Session, since: datetime | None) -> Sequence[tuple]:
-    """(id, kind, council_id, text, area, status, changed_at) for posts changed since ``since``."""
-    stmt = select(
-        Post.id, Post.kind, Post.council_id, Post.text, Post.area, Post.status, Post.changed_at
-    )
-    if since is None:
-        stmt = stmt.where(Post.status == PostStatus.OPEN)
-    else:
-        stmt = stmt.where(Post.changed_at >= since)
-    return session.execute(stmt.order_by(Post.id)).all()
 
 
 def introduced_pairs(

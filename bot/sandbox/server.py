@@ -18,7 +18,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -128,9 +127,11 @@ class Sandbox:
         try:
             self._add_routes()
             self._furnish_workspace()
-            facilitators = tuple(dict.fromkeys(
-                (*self.base_settings.facilitators, *(m.id for m in MEMBERS if m.facilitator))
-            ))
+            facilitators = tuple(
+                dict.fromkeys(
+                    (*self.base_settings.facilitators, *(m.id for m in MEMBERS if m.facilitator))
+                )
+            )
             self.settings = self.base_settings.with_(
                 slack_bot_token=self.bot_token,
                 slack_signing_secret=self.signing_secret,
@@ -143,12 +144,17 @@ class Sandbox:
             web = create_web(self.settings, self.services)
             self.clock = SimulatedClock(self.services)
             self._bot_server = make_server(
-                "127.0.0.1", 0, web, server_class=_ThreadingWSGIServer,
+                "127.0.0.1",
+                0,
+                web,
+                server_class=_ThreadingWSGIServer,
                 handler_class=_QuietHandler,
             )
             self._bot_thread = threading.Thread(
-                target=self._bot_server.serve_forever, kwargs={"poll_interval": 0.1},
-                name="sandbox-bot", daemon=True,
+                target=self._bot_server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="sandbox-bot",
+                daemon=True,
             )
             self._bot_thread.start()
             self._prepare_store()
@@ -189,11 +195,17 @@ class Sandbox:
         for community in COMMUNITIES:
             self.fake.add_channel(community.channel_id, community.name)
         for member in MEMBERS:
-            self.fake.add_user(member.id, name=member.handle, real_name=member.name,
-                               email=member.email, team_id=TEAM_ID)
+            self.fake.add_user(
+                member.id,
+                name=member.handle,
+                real_name=member.name,
+                email=member.email,
+                team_id=TEAM_ID,
+            )
             # Every member has a DM with the bot from the start, as in a real workspace.
-            self.fake.workspace.call("conversations.open", {"users": member.id},
-                                     self.fake.workspace.bot_user_id)
+            self.fake.workspace.call(
+                "conversations.open", {"users": member.id}, self.fake.workspace.bot_user_id
+            )
 
     def _prepare_store(self) -> None:
         """Register the communities and (unless asked not to) load the example workshop."""
@@ -222,31 +234,44 @@ class Sandbox:
             ),
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
         }
-        request = urllib.request.Request(self.bot_url, data=body.encode("utf-8"),
-                                         headers=headers, method="POST")
+        request = urllib.request.Request(
+            self.bot_url, data=body.encode("utf-8"), headers=headers, method="POST"
+        )
         try:
             with urllib.request.urlopen(request, timeout=BOT_TIMEOUT) as resp:
-                return BotReply(resp.status, resp.read().decode("utf-8", "replace"),
-                                resp.headers.get("Content-Type", ""))
+                return BotReply(
+                    resp.status,
+                    resp.read().decode("utf-8", "replace"),
+                    resp.headers.get("Content-Type", ""),
+                )
         except urllib.error.HTTPError as exc:
-            return BotReply(exc.code, exc.read().decode("utf-8", "replace"),
-                            exc.headers.get("Content-Type", ""))
+            return BotReply(
+                exc.code, exc.read().decode("utf-8", "replace"), exc.headers.get("Content-Type", "")
+            )
         except (urllib.error.URLError, TimeoutError) as exc:
             logger.warning("The bot did not answer: %s", exc)
             return BotReply(0, "", "")
 
     def _interaction(self, payload: dict[str, Any]) -> BotReply:
-        return self._signed_post(urlencode({"payload": json.dumps(payload)}),
-                                 "application/x-www-form-urlencoded")
+        return self._signed_post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
     def _event(self, event: dict[str, Any]) -> BotReply:
-        body = json.dumps({
-            "token": "sandbox", "team_id": TEAM_ID, "api_app_id": APP_ID,
-            "type": "event_callback", "event_id": f"Ev{time.time_ns()}",
-            "event_time": int(time.time()), "event": event,
-            "authorizations": [{"team_id": TEAM_ID, "user_id": self.fake.workspace.bot_user_id,
-                                "is_bot": True}],
-        })
+        body = json.dumps(
+            {
+                "token": "sandbox",
+                "team_id": TEAM_ID,
+                "api_app_id": APP_ID,
+                "type": "event_callback",
+                "event_id": f"Ev{time.time_ns()}",
+                "event_time": int(time.time()),
+                "event": event,
+                "authorizations": [
+                    {"team_id": TEAM_ID, "user_id": self.fake.workspace.bot_user_id, "is_bot": True}
+                ],
+            }
+        )
         return self._signed_post(body, "application/json")
 
     def _member(self, data: dict[str, Any]) -> SampleMember:
@@ -256,8 +281,12 @@ class Sandbox:
         return member
 
     def _user_obj(self, member: SampleMember) -> dict[str, Any]:
-        return {"id": member.id, "username": member.handle, "name": member.handle,
-                "team_id": TEAM_ID}
+        return {
+            "id": member.id,
+            "username": member.handle,
+            "name": member.handle,
+            "team_id": TEAM_ID,
+        }
 
     def _team(self) -> dict[str, Any]:
         return {"id": TEAM_ID, "domain": "kmnetwork"}
@@ -282,22 +311,33 @@ class Sandbox:
         if conversation is None:
             raise _PageError("That conversation no longer exists.")
         response_url = self.fake.new_response_url(user=member.id, channel=conversation.id)
-        body = urlencode({
-            "token": "sandbox", "team_id": TEAM_ID, "team_domain": "kmnetwork",
-            "channel_id": conversation.id,
-            "channel_name": "directmessage" if conversation.is_im else conversation.name,
-            "user_id": member.id, "user_name": member.handle, "command": command,
-            "text": rest.strip(), "api_app_id": APP_ID, "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": self.fake.new_trigger_id(user=member.id),
-        })
+        body = urlencode(
+            {
+                "token": "sandbox",
+                "team_id": TEAM_ID,
+                "team_domain": "kmnetwork",
+                "channel_id": conversation.id,
+                "channel_name": "directmessage" if conversation.is_im else conversation.name,
+                "user_id": member.id,
+                "user_name": member.handle,
+                "command": command,
+                "text": rest.strip(),
+                "api_app_id": APP_ID,
+                "is_enterprise_install": "false",
+                "response_url": response_url,
+                "trigger_id": self.fake.new_trigger_id(user=member.id),
+            }
+        )
         reply = self._signed_post(body, "application/x-www-form-urlencoded")
         if reply.status != 200:
             # What Slack shows when an app fails to answer a command.
-            self._show_ephemeral(response_url, {
-                "text": f"{command} failed with the error \"dispatch_failed\" "
-                        f"(kmbot answered HTTP {reply.status or 'nothing'}).",
-            })
+            self._show_ephemeral(
+                response_url,
+                {
+                    "text": f'{command} failed with the error "dispatch_failed" '
+                    f"(kmbot answered HTTP {reply.status or 'nothing'}).",
+                },
+            )
         elif reply.body.strip():
             # An ack with content is shown to the member, as Slack does.
             answer = reply.json() or {"text": reply.body}
@@ -338,8 +378,12 @@ class Sandbox:
             ts = str(data.get("ts") or "")
             message, thread_ts, ephemeral = self._clicked_message(member.id, channel, ts)
             payload["channel"] = {"id": channel, "name": self._channel_name(channel)}
-            payload["container"] = {"type": "message", "message_ts": ts, "channel_id": channel,
-                                    "is_ephemeral": ephemeral}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            }
             if thread_ts:
                 payload["container"]["thread_ts"] = thread_ts
             payload["message"] = message
@@ -349,8 +393,9 @@ class Sandbox:
         reply = self._interaction(payload)
         return {"ok": reply.status == 200, "status": reply.status}
 
-    def _clicked_message(self, user: str, channel: str, ts: str
-                         ) -> tuple[dict[str, Any], str | None, bool]:
+    def _clicked_message(
+        self, user: str, channel: str, ts: str
+    ) -> tuple[dict[str, Any], str | None, bool]:
         ws = self.fake.workspace
         found = ws.message(channel, ts)
         if found is not None and not found.deleted:
@@ -358,8 +403,12 @@ class Sandbox:
             return api, found.thread_ts, False
         for ephemeral in ws.ephemerals(user):
             if ephemeral.ts == ts:
-                message = {"type": "message", "ts": ts, "text": ephemeral.text,
-                           "blocks": ephemeral.blocks or []}
+                message = {
+                    "type": "message",
+                    "ts": ts,
+                    "text": ephemeral.text,
+                    "blocks": ephemeral.blocks or [],
+                }
                 return message, ephemeral.thread_ts, True
         raise _PageError("That message has gone.")
 
@@ -384,9 +433,12 @@ class Sandbox:
         }
         reply = self._interaction(payload)
         if reply.status != 200:
-            return {"ok": False, "status": reply.status,
-                    "message": "kmbot could not take that form (it answered HTTP "
-                               f"{reply.status or 'nothing'}). Try again."}
+            return {
+                "ok": False,
+                "status": reply.status,
+                "message": "kmbot could not take that form (it answered HTTP "
+                f"{reply.status or 'nothing'}). Try again.",
+            }
         answer = reply.json()
         if answer.get("response_action") == "errors":
             errors = answer.get("errors") if isinstance(answer.get("errors"), dict) else {}
@@ -402,10 +454,17 @@ class Sandbox:
             return {"ok": True}
         self.fake.workspace.close_modal(member.id)
         if view.get("notify_on_close"):
-            self._interaction({
-                "type": "view_closed", "team": self._team(), "user": self._user_obj(member),
-                "api_app_id": APP_ID, "token": "sandbox", "view": view, "is_cleared": False,
-            })
+            self._interaction(
+                {
+                    "type": "view_closed",
+                    "team": self._team(),
+                    "user": self._user_obj(member),
+                    "api_app_id": APP_ID,
+                    "token": "sandbox",
+                    "view": view,
+                    "is_cleared": False,
+                }
+            )
         return {"ok": True}
 
     def options(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -424,17 +483,23 @@ class Sandbox:
             "view": view or {},
         }
         answer = self._interaction(payload).json()
-        return {"options": answer.get("options") or [],
-                "option_groups": answer.get("option_groups") or []}
+        return {
+            "options": answer.get("options") or [],
+            "option_groups": answer.get("option_groups") or [],
+        }
 
     def open_home(self, user: str) -> dict[str, Any]:
         """The member opened App Home: the bot publishes it."""
         member = self._member({"user": user})
-        reply = self._event({
-            "type": "app_home_opened", "user": member.id,
-            "channel": self.fake.workspace.dm_channel(member.id) or "", "tab": "home",
-            "event_ts": f"{time.time():.6f}",
-        })
+        reply = self._event(
+            {
+                "type": "app_home_opened",
+                "user": member.id,
+                "channel": self.fake.workspace.dm_channel(member.id) or "",
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            }
+        )
         return {"ok": reply.status == 200}
 
     def run_job(self, job: str | None) -> dict[str, Any]:
@@ -464,8 +529,9 @@ class Sandbox:
                 for m in MEMBERS
             ],
             "users": names,
-            "channels": [{"id": c.id, "name": c.name, "count": len(ws.messages(c.id))}
-                         for c in channels],
+            "channels": [
+                {"id": c.id, "name": c.name, "count": len(ws.messages(c.id))} for c in channels
+            ],
             "channel_names": {c.id: c.name for c in channels},
             "dm": {"id": dm, "count": len(ws.messages(dm)) if dm else 0},
             "market": MARKET_ID,
@@ -476,20 +542,29 @@ class Sandbox:
             return out
         if conversation and conversation != "home":
             top = [_message_json(m, names) for m in ws.messages(conversation)]
-            top += [_ephemeral_json(e, names) for e in ephemerals
-                    if e.channel == conversation and not e.thread_ts]
+            top += [
+                _ephemeral_json(e, names)
+                for e in ephemerals
+                if e.channel == conversation and not e.thread_ts
+            ]
             top.sort(key=lambda m: _ts_key(m["ts"]))
             out["conversation"] = {"id": conversation, "messages": top}
             if thread:
                 parent = ws.message(conversation, thread)
                 if parent is not None and not parent.deleted:
                     replies = [_message_json(m, names) for m in ws.thread(conversation, thread)]
-                    replies += [_ephemeral_json(e, names) for e in ephemerals
-                                if e.channel == conversation and e.thread_ts == thread]
+                    replies += [
+                        _ephemeral_json(e, names)
+                        for e in ephemerals
+                        if e.channel == conversation and e.thread_ts == thread
+                    ]
                     replies.sort(key=lambda m: _ts_key(m["ts"]))
-                    out["thread"] = {"channel": conversation, "ts": thread,
-                                     "parent": _message_json(parent, names),
-                                     "replies": replies}
+                    out["thread"] = {
+                        "channel": conversation,
+                        "ts": thread,
+                        "parent": _message_json(parent, names),
+                        "replies": replies,
+                    }
         out["home"] = ws.home_view(user)
         out["modal"] = ws.modal(user)
         return out
@@ -501,29 +576,42 @@ class Sandbox:
         add("GET", "/index.html", self._route_page)
         add("GET", "/favicon.ico", lambda r: Response(status=204))
         add("GET", "/sandbox/state", self._route_state)
-        add("POST", "/sandbox/command", self._guard(lambda d: self.send_command(
-            str(d.get("user") or ""), str(d.get("channel") or ""), str(d.get("text") or ""))))
+        add(
+            "POST",
+            "/sandbox/command",
+            self._guard(
+                lambda d: self.send_command(
+                    str(d.get("user") or ""), str(d.get("channel") or ""), str(d.get("text") or "")
+                )
+            ),
+        )
         add("POST", "/sandbox/click", self._guard(self.click))
         add("POST", "/sandbox/submit", self._guard(self.submit))
         add("POST", "/sandbox/close", self._guard(self.close_modal))
         add("POST", "/sandbox/options", self._guard(self.options))
         add("POST", "/sandbox/home", self._guard(lambda d: self.open_home(str(d.get("user")))))
-        add("POST", "/sandbox/run-job", self._guard(lambda d: self.run_job(
-            str(d["job"]) if d.get("job") else None)))
+        add(
+            "POST",
+            "/sandbox/run-job",
+            self._guard(lambda d: self.run_job(str(d["job"]) if d.get("job") else None)),
+        )
 
     def _route_page(self, request: Request) -> Response:
-        return Response(status=200, body=self._page, headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            # The page loads nothing from elsewhere: say so, so an injected script could not run.
-            # Only the page's own script (by hash) may run: text that slipped through as HTML
-            # could not execute anything.
-            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
-                                       "style-src 'self' 'unsafe-inline'; "
-                                       f"script-src {self._script_hashes}; base-uri 'none'; "
-                                       "form-action 'none'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff",
-        })
+        return Response(
+            status=200,
+            body=self._page,
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Cache-Control": "no-store",
+                # Only the page's own script (by hash) may run: text that slipped through as HTML
+                # could not execute anything.
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                "style-src 'self' 'unsafe-inline'; "
+                f"script-src {self._script_hashes}; base-uri 'none'; "
+                "form-action 'none'; frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     def _route_state(self, request: Request) -> Response:
         try:
@@ -532,12 +620,16 @@ class Sandbox:
             since = -1
         if since >= 0:
             self.fake.workspace.wait_changed(since, LONG_POLL_SECONDS)
-        state = self.state(request.query.get("user", ""), request.query.get("conversation"),
-                           request.query.get("thread") or None)
+        state = self.state(
+            request.query.get("user", ""),
+            request.query.get("conversation"),
+            request.query.get("thread") or None,
+        )
         return Response.json(state, headers={"Cache-Control": "no-store"})
 
     def _guard(self, handler: Any) -> Any:
         """Wrap a page action: JSON in, JSON out, and friendly errors instead of tracebacks."""
+
         def route(request: Request) -> Response:
             if "application/json" not in request.headers.get("content-type", ""):
                 # Only our page sends JSON; a cross-site form post cannot, so it cannot act.
@@ -552,6 +644,7 @@ class Sandbox:
                 return Response.json(handler(data))
             except _PageError as exc:
                 return Response.json({"ok": False, "message": str(exc)}, status=400)
+
         return route
 
     def _channel_name(self, channel: str) -> str:
@@ -564,10 +657,13 @@ class Sandbox:
 def _script_hashes(html: str) -> str:
     """CSP sources allowing exactly the page's inline scripts."""
     scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)
-    return " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
-        for s in scripts
-    ) or "'none'"
+    return (
+        " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+            for s in scripts
+        )
+        or "'none'"
+    )
 
 
 class _PageError(Exception):
@@ -637,21 +733,34 @@ def _add_communities(session: Any) -> None:
     from storage.models import CommunityOfPractice
 
     for community in COMMUNITIES:
-        known = session.scalar(select(CommunityOfPractice.id).where(
-            CommunityOfPractice.channel_id == community.channel_id))
+        known = session.scalar(
+            select(CommunityOfPractice.id).where(
+                CommunityOfPractice.channel_id == community.channel_id
+            )
+        )
         if known is not None:
             continue
         try:
             from bot.communities import add_community
         except ImportError:  # the communities feature is not in this build
-            session.add(CommunityOfPractice(
-                channel_id=community.channel_id, name=community.name, area=community.area,
-                weekday=community.weekday, time_of_day=community.time_of_day,
-            ))
+            session.add(
+                CommunityOfPractice(
+                    channel_id=community.channel_id,
+                    name=community.name,
+                    area=community.area,
+                    weekday=community.weekday,
+                    time_of_day=community.time_of_day,
+                )
+            )
             continue
-        add_community(session, channel_id=community.channel_id, name=community.name,
-                      area=community.area, weekday=community.weekday,
-                      time_of_day=community.time_of_day)
+        add_community(
+            session,
+            channel_id=community.channel_id,
+            name=community.name,
+            area=community.area,
+            weekday=community.weekday,
+            time_of_day=community.time_of_day,
+        )
     try:
         from bot.communities import ensure_builtin_prompts
     except ImportError:
@@ -669,8 +778,9 @@ def load_example_workshop(services: Services, settings: Settings) -> int:
 
     parsed = parse_workshop(EXAMPLE_WORKSHOP, max_text=settings.max_post_length)
     with services.session_factory.begin() as session:
-        summary = import_workshop(session, parsed, services.directory,
-                                  expiry_days=settings.expiry_days)
+        summary = import_workshop(
+            session, parsed, services.directory, expiry_days=settings.expiry_days
+        )
         if summary.problems:
             raise RuntimeError(f"the example workshop did not import: {summary.problems[0]}")
         # Cards make the marketplace look as it would after the workshop; the same dedupe key
@@ -678,12 +788,12 @@ def load_example_workshop(services: Services, settings: Settings) -> int:
         for post_id in summary.post_ids:
             post = session.get(Post, post_id)
             assert post is not None
-            outbox.enqueue(session, kind="card", channel=settings.marketplace_channel,
-                           payload=blocks.card(post_view(post)), post_id=post.id,
-                           dedupe_key=f"card:{post.id}")
+            outbox.enqueue(
+                session,
+                kind="card",
+                channel=settings.marketplace_channel,
+                payload=blocks.card(post_view(post)),
+                post_id=post.id,
+                dedupe_key=f"card:{post.id}",
+            )
     return summary.added
-
-
-def iso(when: datetime) -> str:
-    """A datetime as ISO 8601 text."""
-    return when.isoformat()
