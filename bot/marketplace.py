@@ -657,4 +657,11 @@ def notify_member(
 ) -> None:
     """Owe a member a direct message (delivered and retried like everything else)."""
     if member.slack_user_id:
-        outbox.enqueue(session, kind=kind, channel=member.slack_user_id, payload=payload)
+        notify_user(session, member.slack_user_id, payload, kind=kind)
+
+
+def notify_user(
+    session: Session, slack_user_id: str, payload: dict[str, Any], *, kind: str = "notice"
+) -> None:
+    """Owe a Slack user a direct message, whether or not they have joined yet."""
+    outbox.enqueue(session, kind=kind, channel=slack_user_id, payload=payload)

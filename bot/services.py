@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.councils import CouncilDirectory
 from bot.delivery import Deliverer
+from bot.glossary import Glossary
 from bot.matcher import MarketMatcher
 from bot.settings import ConfigError, Settings
 from storage import db
@@ -61,6 +62,27 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
     )
 
 
+def network_glossary(settings: Settings) -> Glossary:
+    """The shipped glossary, with the facilitators' own rows (``KMBOT_GLOSSARY``) on top."""
+    from bot.glossary import Glossary, GlossaryError
+
+    glossary = Glossary.default()
+    if not settings.glossary_file:
+        return glossary
+    try:
+        extra = Glossary.from_csv(settings.glossary_file)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"KMBOT_GLOSSARY names {settings.glossary_file}, which does not exist."
+        ) from None
+    except (GlossaryError, KeyError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"KMBOT_GLOSSARY ({settings.glossary_file}) is not a term,expansion,kind CSV "
+            f"file: {exc}"
+        ) from None
+    return glossary.merged(extra.rows)
+
+
 def build_services(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Services:
     """Connect to the database (upgrading an embedded one) and build the services."""
     engine = db.make_engine(settings.database_url)
@@ -69,10 +91,13 @@ def build_services(settings: Settings, *, clock: Callable[[], datetime] | None =
     except ConfigError:
         engine.dispose()
         raise
-    from bot.glossary import Glossary
-
+    try:
+        glossary = network_glossary(settings)
+    except ConfigError:
+        engine.dispose()
+        raise
     matcher = MarketMatcher(
-        Glossary.default(),
+        glossary,
         intro_threshold=settings.intro_threshold,
         candidate_threshold=settings.candidate_threshold,
         max_intros=settings.max_intros,

@@ -75,6 +75,7 @@ class Settings:
     max_intros: int = 3
     max_post_length: int = 1000
     nudge_grace_minutes: int = 120
+    glossary_file: str = ""
     timezone: str = "Europe/London"
     log_level: str = "INFO"
 
@@ -110,6 +111,7 @@ class Settings:
             candidate_threshold=_int(env, "KMBOT_CANDIDATE_THRESHOLD", 0) if candidates else None,
             max_intros=_int(env, "KMBOT_MAX_INTROS", 3, minimum=1),
             nudge_grace_minutes=_int(env, "KMBOT_NUDGE_GRACE_MINUTES", 120, minimum=1),
+            glossary_file=env.get("KMBOT_GLOSSARY", "").strip(),
             timezone=env.get("KMBOT_TIMEZONE", "").strip() or "Europe/London",
             log_level=env.get("KMBOT_LOG_LEVEL", "").strip().upper() or "INFO",
         )

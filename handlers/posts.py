@@ -14,6 +14,7 @@ from bot.errors import KmbotError, PostLimitReached
 from bot.marketplace import (
     keep_pending,
     notify_member,
+    notify_user,
     post_view,
     publish_post,
     take_pending,
@@ -30,7 +31,7 @@ from bot.membership import (
 from bot.services import Services
 from handlers.common import actor, kick, later, profile, refresh_home
 from storage import queries
-from storage.models import Member, PostKind, Role
+from storage.models import PostKind, Role
 
 logger = logging.getLogger(__name__)
 
@@ -432,8 +433,7 @@ class PostHandlers:
             respond(**message, response_type="ephemeral", replace_original=False)
             return
         with self.services.session_factory.begin() as session:
-            member = Member(slack_user_id=user_id)  # a direct message needs only the user id
-            notify_member(session, member, message)
+            notify_user(session, user_id, message)
         kick(self.services)
 
 
