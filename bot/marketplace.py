@@ -439,14 +439,19 @@ def offer_help(
 
 
 def answer_introduction(
-    session: Session, member: Member, intro_id: int, *, useful: bool, now: datetime | None = None
+    session: Session,
+    member: Member | None,
+    intro_id: int,
+    *,
+    useful: bool,
+    now: datetime | None = None,
 ) -> Introduction:
     """A party says "Useful — we're talking" or "Not a fit"; anyone else is refused."""
     intro = session.get(Introduction, intro_id)
     if intro is None:
         raise NotFound("That introduction no longer exists.")
     parties = {intro.want.member_id, intro.offer.member_id}
-    if member.id not in parties:
+    if member is None or member.id not in parties:
         raise NotAllowed(
             "Only the two people introduced can answer this introduction. "
             "If you can help too, use the card's button."
@@ -482,19 +487,29 @@ def _owe_update(session: Session, intro: Introduction) -> None:
     )
 
 
+def own_post(session: Session, member: Member | None, post_id: int | None) -> Post:
+    """One of the member's own posts; NotFound for anyone else's (or none)."""
+    post = session.get(Post, post_id) if post_id is not None else None
+    if post is None or member is None or post.member_id != member.id:
+        raise NotFound(
+            f"You have no post #{post_id}."
+            if post_id is not None
+            else "That isn't one of your posts."
+        )
+    return post
+
+
 def close_post(
     session: Session,
-    member: Member,
-    post_id: int,
+    member: Member | None,
+    post_id: int | None,
     status: PostStatus,
     *,
     matcher: MarketMatcher | None = None,
     now: datetime | None = None,
 ) -> Post:
     """The owner closes their post as fulfilled or withdrawn."""
-    post = session.get(Post, post_id)
-    if post is None or post.member_id != member.id:
-        raise NotFound(f"You have no post #{post_id}.")
+    post = own_post(session, member, post_id)
     if post.status != PostStatus.OPEN:
         raise InvalidInput(f"{post.kind.capitalize()} #{post.id} is already {post.status}.")
     if status == PostStatus.FULFILLED and post.kind != PostKind.WANT:

@@ -9,12 +9,13 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import blocks, ids
-from bot.errors import KmbotError, NeedsCouncil
+from bot.errors import KmbotError, NeedsCouncil, NotFound
 from bot.marketplace import (
     answer_introduction,
     close_post,
     introduction_view,
     offer_help,
+    own_post,
     post_view,
     record_outcome,
 )
@@ -62,10 +63,6 @@ class Interactions:
         try:
             with self.services.session_factory.begin() as session:
                 member = queries.member_by_slack_id(session, team_id, user_id)
-                if member is None:
-                    from bot.errors import NotAllowed
-
-                    raise NotAllowed("Only the two people introduced can answer this introduction.")
                 intro = answer_introduction(session, member, intro_id, useful=useful)
                 view = introduction_view(intro, session)
         except KmbotError as exc:
@@ -158,12 +155,11 @@ class Interactions:
         ack()
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
-        with self.services.session_factory() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            post = session.get(Post, post_id) if post_id else None
-            mine = post is not None and member is not None and post.member_id == member.id
-            view = post_view(post) if mine and post is not None else None
-        if view is None:
+        try:
+            with self.services.session_factory() as session:
+                member = queries.member_by_slack_id(session, team_id, user_id)
+                view = post_view(own_post(session, member, post_id))
+        except NotFound:
             self._refuse(respond, "Only the person who posted it can mark it fulfilled.")
             return
         if view.status == "open":
@@ -184,10 +180,6 @@ class Interactions:
         try:
             with self.services.session_factory.begin() as session:
                 member = queries.member_by_slack_id(session, team_id, user_id)
-                if member is None or post_id is None:
-                    from bot.errors import NotFound
-
-                    raise NotFound("That isn't one of your posts.")
                 post = close_post(session, member, post_id, status, matcher=self.services.matcher)
                 label, state = post_view(post).label, str(post.status)
         except KmbotError as exc:
