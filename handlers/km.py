@@ -170,9 +170,6 @@ class KmCommand:
         team_id, user_id = actor(command)
         with self.services.session_factory.begin() as session:
             member = queries.member_by_slack_id(session, team_id, user_id)
-            if member is None:
-                respond(blocks.notice(f"You have no post #{post_id}."), response_type="ephemeral")
-                return
             post = close_post(
                 session,
                 member,
