@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.fakeslack import Ephemeral, FakeSlack, Message, Request, Response
+from bot.fakeslack import Ephemeral, FakeSlack, Message, Request, Response, UploadedFile
 from bot.sandbox.cast import (
     ALLOWED_COMMANDS,
     COMMUNITIES,
@@ -541,7 +542,8 @@ class Sandbox:
         if not member:
             return out
         if conversation and conversation != "home":
-            top = [_message_json(m, names) for m in ws.messages(conversation)]
+            files = {f.id: f for f in ws.files()}
+            top = [_message_json(m, names, files) for m in ws.messages(conversation)]
             top += [
                 _ephemeral_json(e, names)
                 for e in ephemerals
@@ -552,7 +554,9 @@ class Sandbox:
             if thread:
                 parent = ws.message(conversation, thread)
                 if parent is not None and not parent.deleted:
-                    replies = [_message_json(m, names) for m in ws.thread(conversation, thread)]
+                    replies = [
+                        _message_json(m, names, files) for m in ws.thread(conversation, thread)
+                    ]
                     replies += [
                         _ephemeral_json(e, names)
                         for e in ephemerals
@@ -562,7 +566,7 @@ class Sandbox:
                     out["thread"] = {
                         "channel": conversation,
                         "ts": thread,
-                        "parent": _message_json(parent, names),
+                        "parent": _message_json(parent, names, files),
                         "replies": replies,
                     }
         out["home"] = ws.home_view(user)
@@ -693,8 +697,19 @@ def _action(raw: Any) -> dict[str, Any]:
     return action
 
 
-def _message_json(msg: Message, names: dict[str, str]) -> dict[str, Any]:
+def _message_json(
+    msg: Message, names: dict[str, str], files: dict[str, UploadedFile]
+) -> dict[str, Any]:
+    shared = [files[f] for f in msg.files if f in files]
     return {
+        "files": [
+            {
+                "name": f.filename,
+                "title": f.title or f.filename,
+                "url": f"/files/{f.id}/{urllib.parse.quote(f.filename)}",
+            }
+            for f in shared
+        ],
         "ts": msg.ts,
         "user": msg.user,
         "user_name": names.get(msg.user, msg.user),

@@ -221,3 +221,19 @@ def test_facilitator_commands_and_the_next_job(sandbox: Sandbox) -> None:
     assert answer["clock"]["days_ahead"] > 0
     fake.wait_until(lambda: fake.messages("C0COPIM") or fake.messages("C0COPOL"), timeout=10,
                     message="a nudge in a community channel")
+
+
+def test_files_the_bot_uploads_can_be_downloaded_from_the_page(sandbox: Sandbox) -> None:
+    fake = sandbox.fake
+    _post(sandbox, "/sandbox/command",
+          {"user": ALEX, "channel": MARKET, "text": "/km-admin export"})
+    fake.wait_until(lambda: len(fake.files()) >= 4, timeout=20, message="the four CSV exports")
+    dm = fake.wait_until(lambda: [m for m in fake.dms(ALEX) if m.files], timeout=10)[0].channel
+    messages = _state(sandbox, ALEX, dm)["conversation"]["messages"]
+    shown = [f for m in messages for f in m.get("files", [])]
+    for kind in ("posts", "introductions", "outcomes", "councils"):
+        assert any(f["name"].endswith(f"-{kind}.csv") for f in shown), (kind, shown)
+    posts = next(f for f in shown if f["name"].endswith("-posts.csv"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{fake.port}{posts['url']}", timeout=10) as r:
+        body = r.read().decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("id,kind,status,area")
