@@ -15,22 +15,20 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
-from sqlalchemy import delete, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.delivery import Deliverer, make_client
+from bot.replay import ReplayGuard
 from bot.services import Services
 from bot.settings import Settings
 from bot.workpool import WorkPool
-from storage.models import SeenRequest
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's signatures are good for five minutes; a signature is remembered a little longer.
-REPLAY_WINDOW_SECONDS = 5 * 60
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
@@ -95,59 +93,19 @@ def _header(req: BoltRequest, name: str) -> str | None:
 
 def _refuse_replays(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
     """Bolt middleware: a signed request seen before (same signature) is a replay: refuse it."""
+    guard = ReplayGuard(session_factory)
 
     def middleware(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002
         signature = _header(req, "x-slack-signature")
         timestamp = _header(req, "x-slack-request-timestamp")
         if req.mode == "socket_mode" or not signature or not timestamp:
             return next()  # Socket Mode carries no signatures; its socket is authenticated
-        if not remember_request(session_factory, signature, timestamp):
+        if not guard.accept(signature, timestamp):
             logger.warning("Refused a replayed Slack request (timestamp %s)", timestamp)
             return BoltResponse(status=401, body="This request has been seen before.")
         return next()
 
     return middleware
-
-
-def remember_request(
-    session_factory: sessionmaker[Session],
-    signature: str,
-    timestamp: str,
-    *,
-    now: float | None = None,
-) -> bool:
-    """Record a signed request; False if the same one was recorded before (a replay).
-
-    Kept in the database, not in memory, so a replay sent to another web process is refused too.
-    """
-    import time
-
-    try:
-        request_ts = int(timestamp)
-    except ValueError:
-        return False
-    now = time.time() if now is None else now
-    global _last_purge
-    try:
-        with session_factory.begin() as session:
-            # Old signatures are forgotten about once a minute, not on every request.
-            if now - _last_purge > 60:
-                _last_purge = now
-                session.execute(
-                    delete(SeenRequest).where(
-                        SeenRequest.request_ts < int(now) - 2 * REPLAY_WINDOW_SECONDS
-                    )
-                )
-            # A Core insert: no ORM unit of work on the path before the ack.
-            session.execute(
-                insert(SeenRequest).values(signature=signature[:100], request_ts=request_ts)
-            )
-    except IntegrityError:
-        return False
-    return True
-
-
-_last_purge = 0.0
 
 
 def bolt_request(raw_body: str, headers: dict[str, Any], query: str = "") -> BoltRequest:

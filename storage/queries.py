@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -14,6 +14,7 @@ from storage.models import (
     Post,
     PostKind,
     PostStatus,
+    SeenRequest,
 )
 
 
@@ -110,3 +111,14 @@ def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[
             if fp
         )
     return found
+
+
+def remember_request(session: Session, signature: str, request_ts: int) -> None:
+    """Record a signed request (a Core insert: nothing slow on the path before the ack);
+    IntegrityError if the same signature was recorded before."""
+    session.execute(insert(SeenRequest).values(signature=signature, request_ts=request_ts))
+
+
+def forget_requests_before(session: Session, request_ts: int) -> None:
+    """Drop signatures older than any request Bolt would still accept."""
+    session.execute(delete(SeenRequest).where(SeenRequest.request_ts < request_ts))
