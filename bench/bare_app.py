@@ -12,9 +12,9 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot.app import KmbotWeb
-from bot.delivery import make_client
-from bot.services import build_services
-from bot.settings import Settings
+from bot.container import build_services
+from bot.kernel.settings import Settings
+from bot.outbox.delivery import make_client
 
 
 def create_bare_app(settings: Settings) -> App:

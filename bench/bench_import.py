@@ -39,8 +39,13 @@ def import_with_cli(url: str, path: Path) -> tuple[float, str]:
     env = {**os.environ, "DATABASE_URL": url}
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "import", str(path)], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=900, check=False,
+        [sys.executable, "-m", "bot.cli", "import", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -74,11 +79,16 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append([f"{n:,}", engine, seconds, n / seconds, floor, seconds / floor])
                 print(f"  {n:,} rows on {engine}: {seconds:.1f} s ({said})", flush=True)
     print()
-    print(table(["rows", "database", "kmbot import s", "rows/s", "bulk insert s",
-                 "import / bulk"], rows))
+    print(
+        table(
+            ["rows", "database", "kmbot import s", "rows/s", "bulk insert s", "import / bulk"], rows
+        )
+    )
     print()
-    print("kmbot import's time includes starting Python, parsing and checking the CSV, resolving "
-          "councils and members, the duplicate check and the commit.")
+    print(
+        "kmbot import's time includes starting Python, parsing and checking the CSV, resolving "
+        "councils and members, the duplicate check and the commit."
+    )
     print("Target: 100,000 rows in <= 60 s.")
     return 0
 

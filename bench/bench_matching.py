@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from bench.corpus import PostGenerator  # noqa: E402
 from bench.eval_matching import evaluate  # noqa: E402
 from bench.support import machine_note, percentile, sizes, table  # noqa: E402
-from bot.matching import MatchIndex, PostForMatching  # noqa: E402
+from bot.matching.engine import MatchIndex, PostForMatching  # noqa: E402
 
 _METRICS = ("precision", "recall", "f1")
 
@@ -69,10 +69,14 @@ def measure(n: int, queries: int, seed: int = 7) -> dict[str, float]:
         scan_wall.append((time.perf_counter() - t) * 1000)
         scan_cpu.append((time.thread_time() - c) * 1000)
     return {
-        "n": n, "load_s": load_s, "load_cpu": load_cpu,
-        "engine_p50": percentile(engine_wall, 50), "engine_p95": percentile(engine_wall, 95),
+        "n": n,
+        "load_s": load_s,
+        "load_cpu": load_cpu,
+        "engine_p50": percentile(engine_wall, 50),
+        "engine_p95": percentile(engine_wall, 95),
         "engine_cpu50": percentile(engine_cpu, 50),
-        "scan_p50": percentile(scan_wall, 50), "scan_p95": percentile(scan_wall, 95),
+        "scan_p50": percentile(scan_wall, 50),
+        "scan_p95": percentile(scan_wall, 95),
         "scan_cpu50": percentile(scan_cpu, 50),
     }
 
@@ -92,33 +96,56 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in counts:
         r = measure(n, queries)
-        rows.append([
-            f"{int(r['n']):,}", r["engine_p50"], r["engine_p95"], r["engine_cpu50"],
-            r["scan_p50"], r["scan_p95"], r["scan_p50"] / max(r["engine_p50"], 1e-9),
-            r["load_s"],
-        ])
+        rows.append(
+            [
+                f"{int(r['n']):,}",
+                r["engine_p50"],
+                r["engine_p95"],
+                r["engine_cpu50"],
+                r["scan_p50"],
+                r["scan_p95"],
+                r["scan_p50"] / max(r["engine_p50"], 1e-9),
+                r["load_s"],
+            ]
+        )
         print(f"  {int(r['n']):,} open posts done", flush=True)
     print()
-    print(table(
-        ["open posts", "engine p50", "engine p95", "engine cpu p50", "scan p50", "scan p95",
-         "scan/engine p50", "index load s"],
-        rows,
-    ))
+    print(
+        table(
+            [
+                "open posts",
+                "engine p50",
+                "engine p95",
+                "engine cpu p50",
+                "scan p50",
+                "scan p95",
+                "scan/engine p50",
+                "index load s",
+            ],
+            rows,
+        )
+    )
     quality = evaluate()
     engine, baseline = quality["engine"], quality["baseline"]
     print()
     print(f"Quality on the labelled set ({quality['gold']} pairs, bench/eval):")
-    print(table(
-        ["", "precision", "recall", "F1"],
-        [
-            ["engine (all_matches, defaults)", *(f"{engine[k]:.3f}" for k in _METRICS)],
-            [f"scan baseline (token_set_ratio >= {baseline['threshold']})",
-             *(f"{baseline[k]:.3f}" for k in _METRICS)],
-        ],
-    ))
+    print(
+        table(
+            ["", "precision", "recall", "F1"],
+            [
+                ["engine (all_matches, defaults)", *(f"{engine[k]:.3f}" for k in _METRICS)],
+                [
+                    f"scan baseline (token_set_ratio >= {baseline['threshold']})",
+                    *(f"{baseline[k]:.3f}" for k in _METRICS),
+                ],
+            ],
+        )
+    )
     print()
-    print(f"Queries per size: {queries}. Target at 100,000: engine p50 <= 20 ms and >= 10x the "
-          "scan; F1 >= 0.932.")
+    print(
+        f"Queries per size: {queries}. Target at 100,000: engine p50 <= 20 ms and >= 10x the "
+        "scan; F1 >= 0.932."
+    )
     return 0
 
 

@@ -62,7 +62,7 @@ BARE_TARGET = "'bench.bare_app:wsgi()'"
 
 def serve_fake(count: int) -> int:
     """Child process: run the fake Slack, print its URL and response URLs, stop at stdin EOF."""
-    from bot.fakeslack import FakeSlack
+    from bot.devtools.fakeslack import FakeSlack
 
     fake = FakeSlack(bot_token=TOKEN).start()
     urls = [fake.new_response_url(user=f"U{n}", channel=MARKET, max_uses=5) for n in range(count)]
@@ -84,8 +84,11 @@ class FakeSlackProcess:
     def start(cls, count: int) -> FakeSlackProcess:
         """Start it and read its URLs."""
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve-fake", str(count)], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [sys.executable, __file__, "--serve-fake", str(count)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -172,8 +175,12 @@ class Server:
         started = time.perf_counter()
         with open(env["KMBOT_BENCH_LOG"], "ab") as log:  # the child keeps its own handle
             proc = subprocess.Popen(
-                ["bash", "-c", "exec " + command], cwd=ROOT, env=full_env,
-                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+                ["bash", "-c", "exec " + command],
+                cwd=ROOT,
+                env=full_env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
             )
         server = cls(proc, port)
         deadline = started + ready_timeout
@@ -249,8 +256,7 @@ class Load:
     seconds: float = 0.0
 
 
-def run_load(port: int, requests: list[tuple[str, str, str]], clients: int,
-             seconds: float) -> Load:
+def run_load(port: int, requests: list[tuple[str, str, str]], clients: int, seconds: float) -> Load:
     """Send (user, text, response_url) as signed /want requests from ``clients`` threads."""
     verifier = SignatureVerifier(SECRET)
     load = Load()
@@ -267,11 +273,19 @@ def run_load(port: int, requests: list[tuple[str, str, str]], clients: int,
                     break
                 next_index[0] += 1
             user, text, response_url = requests[i]
-            body = urlencode({
-                "token": "unused", "team_id": TEAM, "channel_id": MARKET, "user_id": user,
-                "command": "/want", "text": text, "response_url": response_url,
-                "trigger_id": f"{i}.bench", "api_app_id": "A0KMBOT",
-            })
+            body = urlencode(
+                {
+                    "token": "unused",
+                    "team_id": TEAM,
+                    "channel_id": MARKET,
+                    "user_id": user,
+                    "command": "/want",
+                    "text": text,
+                    "response_url": response_url,
+                    "trigger_id": f"{i}.bench",
+                    "api_app_id": "A0KMBOT",
+                }
+            )
             ts = str(int(time.time()))
             headers = {
                 "Content-Type": "application/x-www-form-urlencoded",
@@ -318,9 +332,12 @@ def _stored_slack_posts(url: str) -> int:
     engine = db.make_engine(url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(Post).where(Post.source == "slack")
-            ).scalar() or 0)
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(Post).where(Post.source == "slack")
+                ).scalar()
+                or 0
+            )
     finally:
         engine.dispose()
 
@@ -336,15 +353,21 @@ def bench_engine(engine: str, args: argparse.Namespace, log: Path) -> list[dict[
         t = time.perf_counter()
         seed_open_posts(url, args.posts)
         join_slack_members(url, users, TEAM)
-        print(f"  [{engine}] seeded {args.posts:,} open posts and {len(users):,} members in "
-              f"{time.perf_counter() - t:.1f} s", flush=True)
+        print(
+            f"  [{engine}] seeded {args.posts:,} open posts and {len(users):,} members in "
+            f"{time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
         fake = FakeSlackProcess.start(total * 2)
         try:
             kmbot = f"'{args.target}'" if args.target else KMBOT_TARGET
             for name, target in (("kmbot", kmbot), ("bare Bolt app", BARE_TARGET)):
                 env = {
-                    "DATABASE_URL": url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                    "SLACK_API_URL": fake.url, "KMBOT_MARKETPLACE_CHANNEL": MARKET,
+                    "DATABASE_URL": url,
+                    "SLACK_BOT_TOKEN": TOKEN,
+                    "SLACK_SIGNING_SECRET": SECRET,
+                    "SLACK_API_URL": fake.url,
+                    "KMBOT_MARKETPLACE_CHANNEL": MARKET,
                     "KMBOT_BENCH_LOG": str(log),
                 }
                 if args.workers:
@@ -355,30 +378,45 @@ def bench_engine(engine: str, args: argparse.Namespace, log: Path) -> list[dict[
                     before = _stored_slack_posts(url)
                     offset = len(results) * total
                     requests = [
-                        (users[n // per_member], gen.text("want"),
-                         fake.response_urls[(offset + n) % len(fake.response_urls)])
+                        (
+                            users[n // per_member],
+                            gen.text("want"),
+                            fake.response_urls[(offset + n) % len(fake.response_urls)],
+                        )
                         for n in range(total)
                     ]
                     run_load(server.port, requests[: args.warmup], min(args.clients, 4), 60)
                     server.start_sampling()
-                    load = run_load(server.port, requests[args.warmup:], args.clients,
-                                    args.seconds)
+                    load = run_load(
+                        server.port, requests[args.warmup :], args.clients, args.seconds
+                    )
                     server.stop_sampling()
                     stored = _stored_slack_posts(url) - before
                 finally:
                     server.stop()
                 lat = load.latencies_ms
-                results.append({
-                    "engine": engine, "app": name, "requests": len(lat), "errors": load.errors,
-                    "rps": len(lat) / load.seconds if load.seconds else 0.0,
-                    "p50": percentile(lat, 50), "p95": percentile(lat, 95),
-                    "p99": percentile(lat, 99), "max": max(lat, default=0.0),
-                    "start_s": server.started_s, "peak_total_mb": server.peak_total_kb / 1024,
-                    "worker_hwm_mb": [kb / 1024 for kb in server.worker_hwm_kb.values()],
-                    "master_hwm_mb": server.master_hwm_kb / 1024, "stored": stored,
-                })
-                print(f"  [{engine}] {name}: {len(lat):,} acks, p99 {percentile(lat, 99):.1f} ms",
-                      flush=True)
+                results.append(
+                    {
+                        "engine": engine,
+                        "app": name,
+                        "requests": len(lat),
+                        "errors": load.errors,
+                        "rps": len(lat) / load.seconds if load.seconds else 0.0,
+                        "p50": percentile(lat, 50),
+                        "p95": percentile(lat, 95),
+                        "p99": percentile(lat, 99),
+                        "max": max(lat, default=0.0),
+                        "start_s": server.started_s,
+                        "peak_total_mb": server.peak_total_kb / 1024,
+                        "worker_hwm_mb": [kb / 1024 for kb in server.worker_hwm_kb.values()],
+                        "master_hwm_mb": server.master_hwm_kb / 1024,
+                        "stored": stored,
+                    }
+                )
+                print(
+                    f"  [{engine}] {name}: {len(lat):,} acks, p99 {percentile(lat, 99):.1f} ms",
+                    flush=True,
+                )
         finally:
             fake.stop()
     return results
@@ -393,12 +431,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=40, help="unmeasured requests first")
     parser.add_argument("--seconds", type=float, default=180, help="time limit per app")
     parser.add_argument("--db", default=",".join(ENGINES), help="sqlite,postgresql")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="WEB_CONCURRENCY (default: the Procfile's own default)")
-    parser.add_argument("--ready-timeout", type=float, default=300,
-                        help="seconds to wait for a server to answer /healthz")
-    parser.add_argument("--target", default="",
-                        help="serve this WSGI target instead of kmbot's (to try a variant)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="WEB_CONCURRENCY (default: the Procfile's own default)",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=300,
+        help="seconds to wait for a server to answer /healthz",
+    )
+    parser.add_argument(
+        "--target", default="", help="serve this WSGI target instead of kmbot's (to try a variant)"
+    )
     parser.add_argument("--log", default="", help="server log file (default: a temporary one)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     parser.add_argument("--serve-fake", type=int, default=0, help=argparse.SUPPRESS)
@@ -412,8 +459,10 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds = 60
     log = Path(args.log) if args.log else Path(f"/tmp/kmbot-bench-requests-{os.getpid()}.log")
     print(f"Requests benchmark: signed /want through `{procfile_web()}`")
-    print(f"{args.posts:,} open posts, {args.clients} concurrent clients, {args.requests:,} "
-          f"requests per app (after {args.warmup} warm-up). Server log: {log}")
+    print(
+        f"{args.posts:,} open posts, {args.clients} concurrent clients, {args.requests:,} "
+        f"requests per app (after {args.warmup} warm-up). Server log: {log}"
+    )
     print(f"Machine: {machine_note()}")
     results: list[dict[str, Any]] = []
     for engine in [e.strip() for e in args.db.split(",") if e.strip()]:
@@ -424,22 +473,58 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         bare = next(b for b in results if b["engine"] == r["engine"] and b["app"] != "kmbot")
         ratio = r["p99"] / bare["p99"] if bare["p99"] else 0.0
-        rows.append([f"{r['engine']}: {r['app']}", r["requests"], r["errors"], r["rps"], r["p50"],
-                     r["p95"], r["p99"], r["max"], f"{ratio:.2f}x"])
-    print(table(["server", "acks", "errors", "req/s", "p50", "p95", "p99", "max",
-                 "p99 / bare p99"], rows))
+        rows.append(
+            [
+                f"{r['engine']}: {r['app']}",
+                r["requests"],
+                r["errors"],
+                r["rps"],
+                r["p50"],
+                r["p95"],
+                r["p99"],
+                r["max"],
+                f"{ratio:.2f}x",
+            ]
+        )
+    print(
+        table(
+            ["server", "acks", "errors", "req/s", "p50", "p95", "p99", "max", "p99 / bare p99"],
+            rows,
+        )
+    )
     print()
     print("Server (gunicorn master + workers):")
     rows = []
     for r in results:
         workers = ", ".join(f"{m:.0f}" for m in r["worker_hwm_mb"])
-        rows.append([f"{r['engine']}: {r['app']}", r["start_s"], r["peak_total_mb"],
-                     r["master_hwm_mb"], workers, r["stored"]])
-    print(table(["server", "ready after s", "peak RSS total MB", "master MB",
-                 "worker peak MB (each)", "posts stored"], rows))
+        rows.append(
+            [
+                f"{r['engine']}: {r['app']}",
+                r["start_s"],
+                r["peak_total_mb"],
+                r["master_hwm_mb"],
+                workers,
+                r["stored"],
+            ]
+        )
+    print(
+        table(
+            [
+                "server",
+                "ready after s",
+                "peak RSS total MB",
+                "master MB",
+                "worker peak MB (each)",
+                "posts stored",
+            ],
+            rows,
+        )
+    )
     print()
-    print("Targets at 100,000 open posts: kmbot ack p99 <= 250 ms and <= 3x the bare app's p99; "
-          "server RSS <= 300 MB.")
+    print(
+        "Targets at 100,000 open posts: kmbot ack p99 <= 250 ms and <= 3x the bare app's p99; "
+        "server RSS <= 300 MB."
+    )
     return 0
 
 

@@ -22,33 +22,96 @@ _AREAS = ("IM", "CF", "CO", "OL", None)
 
 # What flows between councils (PRODUCT.md): assets, methods and experience, in council words.
 _ASSETS = [
-    "template", "toolkit", "business case", "lessons learned", "case study", "framework",
-    "information asset register", "IAR", "retention schedule", "DPIA template", "SharePoint site",
-    "intranet pages", "knowledge base", "FAQ", "process map", "service blueprint",
-    "customer journey map", "after action review", "communities of practice", "mentoring scheme",
-    "staff induction pack", "onboarding checklist", "exit interview questions",
-    "expertise directory", "evaluation report", "performance dashboard", "data sharing agreement",
-    "privacy notice", "FOI response library", "complaints analysis", "channel shift plan",
-    "digital inclusion strategy", "consultation toolkit", "newsletter template",
-    "comms plan", "engagement survey", "benefits realisation plan", "risk register",
-    "records management policy", "metadata standard", "taxonomy", "search tuning guide",
-    "chatbot script", "contact centre scripts", "peer review", "training materials",
-    "e-learning module", "project closure report", "good practice guide", "handover notes",
+    "template",
+    "toolkit",
+    "business case",
+    "lessons learned",
+    "case study",
+    "framework",
+    "information asset register",
+    "IAR",
+    "retention schedule",
+    "DPIA template",
+    "SharePoint site",
+    "intranet pages",
+    "knowledge base",
+    "FAQ",
+    "process map",
+    "service blueprint",
+    "customer journey map",
+    "after action review",
+    "communities of practice",
+    "mentoring scheme",
+    "staff induction pack",
+    "onboarding checklist",
+    "exit interview questions",
+    "expertise directory",
+    "evaluation report",
+    "performance dashboard",
+    "data sharing agreement",
+    "privacy notice",
+    "FOI response library",
+    "complaints analysis",
+    "channel shift plan",
+    "digital inclusion strategy",
+    "consultation toolkit",
+    "newsletter template",
+    "comms plan",
+    "engagement survey",
+    "benefits realisation plan",
+    "risk register",
+    "records management policy",
+    "metadata standard",
+    "taxonomy",
+    "search tuning guide",
+    "chatbot script",
+    "contact centre scripts",
+    "peer review",
+    "training materials",
+    "e-learning module",
+    "project closure report",
+    "good practice guide",
+    "handover notes",
 ]
 
 _WANT_OPENERS = [
-    "Looking for", "Does anyone have", "Need", "Anyone got", "Keen to find", "Seeking",
-    "We need", "Would love to see", "Hoping someone has", "Want examples of",
+    "Looking for",
+    "Does anyone have",
+    "Need",
+    "Anyone got",
+    "Keen to find",
+    "Seeking",
+    "We need",
+    "Would love to see",
+    "Hoping someone has",
+    "Want examples of",
 ]
 _OFFER_OPENERS = [
-    "Happy to share", "We can offer", "Our", "Can share", "Offering", "We have",
-    "Willing to share", "We built", "Glad to pass on", "We've written",
+    "Happy to share",
+    "We can offer",
+    "Our",
+    "Can share",
+    "Offering",
+    "We have",
+    "Willing to share",
+    "We built",
+    "Glad to pass on",
+    "We've written",
 ]
 _LINKS = ["for", "on", "about", "covering", "for our", "to support"]
 _TAILS = [
-    "", "", "", " - ours is out of date", " please", ", ideally from a unitary",
-    " before our restructure", " - saved us months", " (built in 6 months)",
-    " for the new service", ", anything welcome", " we piloted last year",
+    "",
+    "",
+    "",
+    " - ours is out of date",
+    " please",
+    ", ideally from a unitary",
+    " before our restructure",
+    " - saved us months",
+    " (built in 6 months)",
+    " for the new service",
+    ", anything welcome",
+    " we piloted last year",
 ]
 
 _FALLBACK_SERVICES = [
@@ -62,8 +125,14 @@ _FALLBACK_SERVICES = [
     ("School admissions", "Applying for a school place for your child."),
 ]
 _FALLBACK_COUNCILS = [
-    "Devon County Council", "Wiltshire Council", "Fife Council", "Leeds City Council",
-    "Cardiff Council", "London Borough of Lewisham", "Kent County Council", "Belfast City Council",
+    "Devon County Council",
+    "Wiltshire Council",
+    "Fife Council",
+    "Leeds City Council",
+    "Cardiff Council",
+    "London Borough of Lewisham",
+    "Kent County Council",
+    "Belfast City Council",
 ]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
@@ -154,6 +223,7 @@ def write_workshop_csv(path: Path, rows: int, seed: int = 11) -> Path:
                 post.council, (f"Change Agent {n_people}", f"agent{n_people}@example.gov.uk")
             )
             # A row number keeps every row distinct, as real flip charts are.
-            writer.writerow([post.council, name, email, post.kind, f"{post.text} #{n}",
-                             post.area or ""])
+            writer.writerow(
+                [post.council, name, email, post.kind, f"{post.text} #{n}", post.area or ""]
+            )
     return path

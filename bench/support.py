@@ -121,8 +121,8 @@ def seed_open_posts(url: str, count: int, *, seed: int = 7, age_hours: float = 1
 
     The posts are stamped ``age_hours`` ago, as a store's posts are: not all changed this minute.
     """
-    from bot.councils import CouncilDirectory
-    from bot.membership import ensure_reference_councils
+    from bot.reference.councils import CouncilDirectory
+    from bot.services.membership import ensure_reference_councils
     from storage import db
     from storage.models import Council, Member, Post, PostKind, PostStatus, Role, utcnow
 
@@ -136,8 +136,14 @@ def seed_open_posts(url: str, count: int, *, seed: int = 7, age_hours: float = 1
             councils = {c.name: c.id for c in session.query(Council)}
             members: dict[str, int] = {}
             for name, council_id in councils.items():
-                member = Member(slack_team_id="", slack_user_id=None, name=f"Agent of {name}",
-                                email=None, council_id=council_id, role=Role.PRACTITIONER)
+                member = Member(
+                    slack_team_id="",
+                    slack_user_id=None,
+                    name=f"Agent of {name}",
+                    email=None,
+                    council_id=council_id,
+                    role=Role.PRACTITIONER,
+                )
                 session.add(member)
                 session.flush()
                 members[name] = member.id
@@ -151,13 +157,24 @@ def seed_open_posts(url: str, count: int, *, seed: int = 7, age_hours: float = 1
             for _ in range(min(5000, count - done)):
                 post = gen.post()
                 name = post.council if post.council in councils else names[done % len(names)]
-                rows.append({
-                    "kind": PostKind(post.kind), "member_id": members[name],
-                    "council_id": councils[name], "text": post.text, "area": post.area,
-                    "purpose": None, "link": None, "status": PostStatus.OPEN,
-                    "source": "workshop", "fingerprint": None, "created_at": stamp,
-                    "refreshed_at": stamp, "expires_at": expires, "changed_at": stamp,
-                })
+                rows.append(
+                    {
+                        "kind": PostKind(post.kind),
+                        "member_id": members[name],
+                        "council_id": councils[name],
+                        "text": post.text,
+                        "area": post.area,
+                        "purpose": None,
+                        "link": None,
+                        "status": PostStatus.OPEN,
+                        "source": "workshop",
+                        "fingerprint": None,
+                        "created_at": stamp,
+                        "refreshed_at": stamp,
+                        "expires_at": expires,
+                        "changed_at": stamp,
+                    }
+                )
                 done += 1
             with engine.begin() as conn:
                 conn.execute(insert(table_), rows)  # type: ignore[arg-type]
@@ -168,8 +185,8 @@ def seed_open_posts(url: str, count: int, *, seed: int = 7, age_hours: float = 1
 
 def join_slack_members(url: str, users: Sequence[str], team_id: str) -> None:
     """Join Slack users to councils directly through the membership service."""
-    from bot.councils import CouncilDirectory
-    from bot.membership import ensure_reference_councils, join_member
+    from bot.reference.councils import CouncilDirectory
+    from bot.services.membership import ensure_reference_councils, join_member
     from storage import db
     from storage.models import Council
 
@@ -180,8 +197,13 @@ def join_slack_members(url: str, users: Sequence[str], team_id: str) -> None:
             ensure_reference_councils(session, CouncilDirectory.reference())
             councils = list(session.query(Council).order_by(Council.id).limit(200))
             for n, user in enumerate(users):
-                join_member(session, team_id=team_id, user_id=user,
-                            council=councils[n % len(councils)], name=f"Bench member {n}",
-                            email=f"bench{n}@example.gov.uk")
+                join_member(
+                    session,
+                    team_id=team_id,
+                    user_id=user,
+                    council=councils[n % len(councils)],
+                    name=f"Bench member {n}",
+                    email=f"bench{n}@example.gov.uk",
+                )
     finally:
         engine.dispose()

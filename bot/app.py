@@ -18,11 +18,11 @@ from slack_bolt.request.internals import build_context
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import Deliverer, make_client
-from bot.replay import ReplayGuard
-from bot.services import Services
-from bot.settings import Settings
-from bot.workpool import WorkPool
+from bot.container import Services
+from bot.kernel.settings import Settings
+from bot.outbox.delivery import Deliverer, make_client
+from bot.runtime.replay import ReplayGuard
+from bot.runtime.workpool import WorkPool
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ def create_app(
     listener_executor: Executor | None = None,
 ) -> App:
     """Build the Bolt app with every listener registered."""
-    from handlers import admin, home, interactions, km, nudges, posts, privacy
+    from handlers import admin, home, interactions, km, privacy
+    from handlers import posting as posts
+    from handlers import reminders as nudges
 
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(
@@ -220,7 +222,7 @@ def create_web(settings: Settings, services: Services, **kwargs: Any) -> KmbotWe
 
 def wsgi_from_env() -> KmbotWeb:
     """Gunicorn's entry point (``bot.app:wsgi_from_env()``): settings from the environment."""
-    from bot.services import build_services
+    from bot.container import build_services
 
     settings = Settings.from_env()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")

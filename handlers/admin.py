@@ -13,12 +13,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import admin, admin_blocks, audit, ids
-from bot import stats as statistics
-from bot.errors import InvalidInput, KmbotError
-from bot.services import Services
-from bot.settings import KNOWLEDGE_AREAS
-from bot.text import escape, truncate
+from bot.container import Services
+from bot.kernel.errors import InvalidInput, KmbotError
+from bot.kernel.settings import KNOWLEDGE_AREAS
+from bot.kernel.text import escape, truncate
+from bot.reports import stats as statistics
+from bot.services import admin, audit
+from bot.slack import admin as admin_blocks
+from bot.slack import ids
 from handlers.common import actor, kick, post_id_from
 from storage.models import CommunityOfPractice, Member
 
@@ -311,7 +313,7 @@ class AdminCommand:
     # ------------------------------------------------------------ communities of practice
     def communities(self, request: Request, rest: str) -> None:
         """communities list | add | pause | resume | remove | nudge | prompts ..."""
-        from bot import communities as cop
+        from bot.services import communities as cop
 
         word, arg = _split(rest)
         services = self.services
@@ -357,7 +359,7 @@ class AdminCommand:
                 said = f"{mention} is no longer a community of practice; its nudges have stopped."
             else:
                 try:
-                    from bot import nudges
+                    from bot.services import nudges
                 except ModuleNotFoundError:
                     raise InvalidInput("Sending a nudge now is not available yet.") from None
                 message = nudges.send_nudge_now(
@@ -376,7 +378,7 @@ class AdminCommand:
         request.say(said)
 
     def _add_community(self, request: Request, arg: str) -> None:
-        from bot import communities as cop
+        from bot.services import communities as cop
 
         words = arg.split()
         if len(words) < 4:
@@ -450,7 +452,7 @@ class AdminCommand:
 
     def prompts(self, request: Request, rest: str) -> None:
         """prompts list [area] | add [area] <text> | remove <number>"""
-        from bot import communities as cop
+        from bot.services import communities as cop
 
         word, arg = _split(rest)
         services = self.services
@@ -508,7 +510,7 @@ class AdminCommand:
 
     def export(self, request: Request, rest: str) -> None:
         """export: the CSV files, uploaded to the facilitator's DM."""
-        from bot.export import export_bytes
+        from bot.reports.export import export_bytes
 
         with self.services.session_factory() as session:
             files = export_bytes(session)
@@ -535,7 +537,7 @@ class AdminCommand:
 
     def report(self, request: Request, rest: str) -> None:
         """report: the activity chart, uploaded to the facilitator's DM."""
-        from bot.chart import activity_png
+        from bot.reports.chart import activity_png
 
         now = self.services.clock()
         with self.services.session_factory() as session:

@@ -10,9 +10,9 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot.marketplace import member_overview
-from bot.services import Services
+from bot.container import Services
+from bot.services.marketplace import member_overview
+from bot.slack import blocks
 from storage import queries
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def kick(services: Services) -> None:
 
 def later(services: Services, respond: Respond | None, fn: Callable[..., None], *args: Any) -> None:
     """Do ``fn(*args)`` on the work pool, after the ack; if the pool is full, say so."""
-    from bot.workpool import PoolFull
+    from bot.runtime.workpool import PoolFull
 
     pool = services.work_pool
     if pool is None:

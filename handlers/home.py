@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.services import Services
+from bot.container import Services
 from handlers.common import refresh_home
 
 

@@ -8,9 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import blocks, ids
-from bot.errors import KmbotError, NeedsCouncil, NotFound
-from bot.marketplace import (
+from bot.container import Services
+from bot.kernel.errors import KmbotError, NeedsCouncil, NotFound
+from bot.kernel.text import escape
+from bot.services.marketplace import (
     answer_introduction,
     close_post,
     introduction_view,
@@ -19,8 +20,7 @@ from bot.marketplace import (
     post_view,
     record_outcome,
 )
-from bot.services import Services
-from bot.text import escape
+from bot.slack import blocks, ids
 from handlers.common import actor, button_value, kick, post_id_from, refresh_home
 from storage import queries
 from storage.models import Post, PostKind, PostStatus

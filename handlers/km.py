@@ -9,12 +9,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import blocks, ids
-from bot.errors import KmbotError
-from bot.marketplace import close_post, member_overview, post_view, search_posts
-from bot.membership import join_by_name
-from bot.services import Services
-from bot.text import escape, truncate
+from bot.container import Services
+from bot.kernel.errors import KmbotError
+from bot.kernel.text import escape, truncate
+from bot.services.marketplace import close_post, member_overview, post_view, search_posts
+from bot.services.membership import join_by_name
+from bot.slack import blocks, ids
 from handlers.common import actor, kick, post_id_from, profile, refresh_home
 from storage import queries
 from storage.models import PostStatus
@@ -136,7 +136,7 @@ class KmCommand:
             )
             council_name = choice.council.name
             created = choice.created
-            from bot.marketplace import take_pending
+            from bot.services.marketplace import take_pending
 
             pending = [
                 (p.kind, p.text, p.area, p.purpose, p.link)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from bot.settings import Settings, normalise_database_url
+from bot.kernel.settings import Settings, normalise_database_url
 from storage.db import make_engine
 from storage.models import Base
 

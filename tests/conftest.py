@@ -13,8 +13,8 @@ from slackkit import SlackDriver, make_services
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
-from bot.fakeslack import FakeSlack
-from bot.settings import Settings
+from bot.devtools.fakeslack import FakeSlack
+from bot.kernel.settings import Settings
 from storage import db
 from storage.models import Base
 
@@ -40,7 +40,7 @@ def pg_ready() -> Iterator[str]:
         pytest.skip("KMBOT_TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
     from sqlalchemy.engine import make_url
 
-    from bot.settings import normalise_database_url
+    from bot.kernel.settings import normalise_database_url
 
     base = make_url(normalise_database_url(PG_URL))
     name = f"kmbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

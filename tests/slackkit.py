@@ -15,10 +15,10 @@ from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_web
-from bot.delivery import Deliverer, make_client
-from bot.fakeslack import FakeSlack
-from bot.services import Services, build_services
-from bot.settings import Settings
+from bot.container import Services, build_services
+from bot.devtools.fakeslack import FakeSlack
+from bot.kernel.settings import Settings
+from bot.outbox.delivery import Deliverer, make_client
 from storage.models import OutboxMessage, OutboxStatus
 
 TEAM_ID = "T0KMBOT"

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.fakeslack import FAULT_KINDS, Call, FakeSlack, Request, Response
+from bot.devtools.fakeslack import FAULT_KINDS, Call, FakeSlack, Request, Response
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
 CONNECTION_ERRORS = (URLError, ConnectionError, TimeoutError, OSError)

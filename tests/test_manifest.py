@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import ids
+from bot.slack import ids
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = yaml.safe_load((ROOT / "manifest.yaml").read_text())

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot import admin
-from bot.marketplace import (
+from bot.container import Services
+from bot.services import admin
+from bot.services.marketplace import (
     answer_introduction,
     close_post,
     publish_post,
     record_outcome,
     set_status,
 )
-from bot.membership import council_for, ensure_reference_councils, join_member
-from bot.services import Services
+from bot.services.membership import council_for, ensure_reference_councils, join_member
 from storage.models import Member, Post, PostKind, PostStatus, utcnow
 
 TEAM = "T0KMBOT"
@@ -33,8 +33,14 @@ class KnownMarket:
 def _member(session, services: Services, user_id: str, council: str, name: str) -> Member:  # type: ignore[no-untyped-def]
     choice = council_for(session, council, services.directory)
     assert choice is not None
-    return join_member(session, team_id=TEAM, user_id=user_id, council=choice.council, name=name,
-                       email=f"{user_id.lower()}@example.gov.uk")
+    return join_member(
+        session,
+        team_id=TEAM,
+        user_id=user_id,
+        council=choice.council,
+        name=name,
+        email=f"{user_id.lower()}@example.gov.uk",
+    )
 
 
 def build_known_market(services: Services) -> KnownMarket:
@@ -48,25 +54,29 @@ def build_known_market(services: Services) -> KnownMarket:
     with services.session_factory.begin() as session:
         ensure_reference_councils(session, services.directory)
         admin.bootstrap_facilitators(session, [FACILITATOR], team_id=TEAM)
-        newtown = admin.add_council(session, "Newtown Town Council", actor=FACILITATOR,
-                                    directory=services.directory)
+        newtown = admin.add_council(
+            session, "Newtown Town Council", actor=FACILITATOR, directory=services.directory
+        )
         m = {
             "devon": _member(session, services, "U0DEVON", "Devon County Council", "Jo Bloggs"),
             "devon2": _member(session, services, "U0DEVON2", "Devon County Council", "Al Smith"),
             "cornwall": _member(session, services, "U0CORN", "Cornwall Council", "Kit Penrose"),
             "wilts": _member(session, services, "U0WILTS", "Wiltshire Council", "Pat Moon"),
-            "lewisham": _member(session, services, "U0LEWIS", "London Borough of Lewisham",
-                                "Sam Patel"),
+            "lewisham": _member(
+                session, services, "U0LEWIS", "London Borough of Lewisham", "Sam Patel"
+            ),
             "glasgow": _member(session, services, "U0GLAS", "Glasgow City Council", "Ailsa Reid"),
-            "newtown": join_member(session, team_id=TEAM, user_id="U0NEWT", council=newtown,
-                                   name="Nia Jones"),
+            "newtown": join_member(
+                session, team_id=TEAM, user_id="U0NEWT", council=newtown, name="Nia Jones"
+            ),
         }
         gone = _member(session, services, "U0GONE", "Glasgow City Council", "Erased Person")
         gone.erased_at = now  # erased members are not counted
 
         def post(letter: str, who: str, kind: PostKind, area: str | None, text: str) -> None:
-            result = publish_post(session, m[who], kind, text, settings=settings,
-                                  matcher=matcher, area=area, now=now)
+            result = publish_post(
+                session, m[who], kind, text, settings=settings, matcher=matcher, area=area, now=now
+            )
             posts[letter] = result.post.id
 
         post("A", "devon", PostKind.WANT, "IM", "Records retention schedule for social care")
@@ -85,9 +95,17 @@ def build_known_market(services: Services) -> KnownMarket:
         members = {k: v.id for k, v in m.items()}
 
     with services.session_factory.begin() as session:
+
         def intro(want: str, offer: str) -> int:
-            made = admin.introduce(session, posts[want], posts[offer], actor=FACILITATOR,
-                                   made_by=None, settings=settings, matcher=matcher)
+            made = admin.introduce(
+                session,
+                posts[want],
+                posts[offer],
+                actor=FACILITATOR,
+                made_by=None,
+                settings=settings,
+                matcher=matcher,
+            )
             return made.id
 
         i1, i2, i3, i4 = intro("F", "H"), intro("B", "H"), intro("G", "C"), intro("I", "J")
@@ -105,8 +123,9 @@ def build_known_market(services: Services) -> KnownMarket:
         expired = session.get(Post, posts["E"])
         assert expired is not None
         set_status(session, expired, PostStatus.EXPIRED)
-        admin.remove_post(session, posts["D"], "Duplicate of another post", actor=FACILITATOR,
-                          matcher=matcher)
+        admin.remove_post(
+            session, posts["D"], "Duplicate of another post", actor=FACILITATOR, matcher=matcher
+        )
     return KnownMarket(posts, members, now)
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from admin_kit import build_known_market
 
-from bot import audit
-from bot.cli import main
-from bot.services import build_services
-from bot.settings import Settings
+from bot.cli.main import main
+from bot.container import build_services
+from bot.kernel.settings import Settings
+from bot.services import audit
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -51,8 +51,10 @@ def test_facilitator_add_list_remove(env: str, capsys: pytest.CaptureFixture[str
         with services.session_factory() as session:
             entries = audit.list_entries(session, action="facilitator.")
             assert [(e.actor, e.action, e.target) for e in entries] == [
-                ("cli", "facilitator.remove", "U0NEW"), ("cli", "facilitator.add", "U0NEW"),
-                ("settings", "facilitator.add", "U0BOOT")]
+                ("cli", "facilitator.remove", "U0NEW"),
+                ("cli", "facilitator.add", "U0NEW"),
+                ("settings", "facilitator.add", "U0BOOT"),
+            ]
     finally:
         services.close()
 
@@ -88,8 +90,9 @@ def test_stats_and_export_on_a_known_market(env: str, tmp_path: Path) -> None:
     assert sorted(float(r["days_saved"]) for r in rows) == [12.5, 30.0]
 
 
-def test_export_into_a_file_is_refused(env: str, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_into_a_file_is_refused(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "a-file"
     target.write_text("x")
     assert run("export", "--out", str(target))[0] == 2

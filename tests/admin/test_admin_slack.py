@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from slackkit import SlackDriver, make_services, validate_blocks
 
-from bot import audit
-from bot.fakeslack import FakeSlack
-from bot.settings import Settings
+from bot.devtools.fakeslack import FakeSlack
+from bot.kernel.settings import Settings
+from bot.services import audit
 from storage.models import AuditEntry, Member, Role
 
 MARKET = "C0MARKET"
@@ -24,8 +24,9 @@ COP = "C0IMCOP"
 def admin_slack(settings: Settings, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """The app with one facilitator configured through KMBOT_FACILITATORS."""
     settings = settings.with_(facilitators=(FACILITATOR,))
-    driver = SlackDriver(settings, make_services(settings), fake_slack,
-                         settings.slack_signing_secret)
+    driver = SlackDriver(
+        settings, make_services(settings), fake_slack, settings.slack_signing_secret
+    )
     driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
     try:
         yield driver
@@ -34,12 +35,14 @@ def admin_slack(settings: Settings, fake_slack: FakeSlack) -> Iterator[SlackDriv
 
 
 @pytest.fixture
-def pg_admin_slack(database_url: str, settings: Settings, fake_slack: FakeSlack
-                   ) -> Iterator[SlackDriver]:
+def pg_admin_slack(
+    database_url: str, settings: Settings, fake_slack: FakeSlack
+) -> Iterator[SlackDriver]:
     """As ``admin_slack``, on both database engines."""
     settings = settings.with_(database_url=database_url, facilitators=(FACILITATOR,))
-    driver = SlackDriver(settings, make_services(settings), fake_slack,
-                         settings.slack_signing_secret)
+    driver = SlackDriver(
+        settings, make_services(settings), fake_slack, settings.slack_signing_secret
+    )
     driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
     try:
         yield driver
@@ -79,13 +82,14 @@ def test_someone_who_is_not_a_facilitator_is_refused_politely_and_it_is_logged(
     admin_slack: SlackDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
     devon, _ = members(admin_slack)
-    with caplog.at_level("WARNING", logger="bot.admin"):
+    with caplog.at_level("WARNING", logger="bot.services.admin"):
         reply = admin(admin_slack, "export", user=devon)
     assert "only for the network's facilitators" in reply
     assert f"<@{FACILITATOR}>" in reply, "they are told whom to ask"
     assert admin_slack.fake.files() == [], "nothing was exported"
-    assert any("Refused /km-admin" in r.getMessage() and devon in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "Refused /km-admin" in r.getMessage() and devon in r.getMessage() for r in caplog.records
+    )
     refused = audit_entries(admin_slack, "refused")
     assert [(e.actor, e.target) for e in refused] == [(devon, "/km-admin export")]
 
@@ -105,14 +109,18 @@ def test_help_for_everything_and_for_each_group(admin_slack: SlackDriver) -> Non
     overview = admin(admin_slack, "")
     assert "facilitators" in overview and "communities" in overview and "audit" in overview
     assert admin(admin_slack, "help") == overview
-    for group, expected in [("facilitators", "facilitators add @someone"),
-                            ("councils", "councils merge <duplicate> into <council>"),
-                            ("moderation", "remove <post number> <reason>"),
-                            ("introduce", "introduce <want number> <offer number>"),
-                            ("communities", "communities add #channel <area> <day> <time>"),
-                            ("prompts", "prompts add [area] <text>"),
-                            ("stats", "days saved"), ("export", "CSV"), ("report", "PNG"),
-                            ("audit", "audit [how many]")]:
+    for group, expected in [
+        ("facilitators", "facilitators add @someone"),
+        ("councils", "councils merge <duplicate> into <council>"),
+        ("moderation", "remove <post number> <reason>"),
+        ("introduce", "introduce <want number> <offer number>"),
+        ("communities", "communities add #channel <area> <day> <time>"),
+        ("prompts", "prompts add [area] <text>"),
+        ("stats", "days saved"),
+        ("export", "CSV"),
+        ("report", "PNG"),
+        ("audit", "audit [how many]"),
+    ]:
         reply = admin(admin_slack, f"{group} help")
         assert expected.replace("<", "&lt;").replace(">", "&gt;") in reply or expected in reply
         assert admin(admin_slack, f"help {group}") == reply
@@ -156,7 +164,8 @@ def test_councils_add_rename_and_merge(admin_slack: SlackDriver) -> None:
     added = admin(slack, "councils add Newtown Town Council in South West")
     assert "Added *Newtown Town Council*" in added and "in South West" in added
     assert "already known as *Devon County Council*" in admin(
-        slack, "councils add Devon County Council")
+        slack, "councils add Devon County Council"
+    )
     renamed = admin(slack, "councils rename Newtown Town Council to Newtown & District Council")
     assert "now called *Newtown &amp; District Council*" in renamed
 
@@ -223,13 +232,21 @@ def test_removing_a_post_tells_its_author_why_and_restoring_puts_it_back(
     removal = audit_entries(slack, "post.remove")[0]
     restore = audit_entries(slack, "post.restore")[0]
     assert removal.target == "Want #1" and removal.actor == FACILITATOR
-    assert removal.before == {"status": "open", "removed_reason": None,
-                              "status_before_removal": None}
-    assert removal.after == {"status": "removed",
-                             "removed_reason": "It names a member of the public <b>",
-                             "status_before_removal": "open"}
-    assert restore.after == {"status": "open", "removed_reason": None,
-                             "status_before_removal": None}
+    assert removal.before == {
+        "status": "open",
+        "removed_reason": None,
+        "status_before_removal": None,
+    }
+    assert removal.after == {
+        "status": "removed",
+        "removed_reason": "It names a member of the public <b>",
+        "status_before_removal": "open",
+    }
+    assert restore.after == {
+        "status": "open",
+        "removed_reason": None,
+        "status_before_removal": None,
+    }
 
 
 def test_a_removed_post_is_no_longer_matched(admin_slack: SlackDriver) -> None:
@@ -279,8 +296,9 @@ def test_communities_and_prompts(admin_slack: SlackDriver) -> None:
     assert "No communities of practice yet" in admin(slack, "communities list")
     assert "can't find the channel" in admin(slack, "communities add #no-such IM tue 10:00")
     assert "can't find the channel" in admin(slack, "communities add km-im-cop IM tue 10:00")
-    assert "I don't know the day" in admin(slack, f"communities add <#{COP}|km-im-cop> IM "
-                                                   "someday 10:00")
+    assert "I don't know the day" in admin(
+        slack, f"communities add <#{COP}|km-im-cop> IM someday 10:00"
+    )
     assert "Give the channel, knowledge area, day and time" in admin(slack, "communities add")
     added = admin(slack, f"communities add <#{COP}|km-im-cop> IM Tuesday 10am")
     assert f"<#{COP}>" in added and "Tuesdays at 10:00" in added
@@ -312,8 +330,13 @@ def test_communities_and_prompts(admin_slack: SlackDriver) -> None:
     assert "There is no community of practice" in admin(slack, f"communities pause {COP}")
 
     actions = [e.action for e in reversed(audit_entries(slack, "community."))]
-    assert actions == ["community.add", "community.pause", "community.resume", "community.nudge",
-                       "community.remove"]
+    assert actions == [
+        "community.add",
+        "community.pause",
+        "community.resume",
+        "community.nudge",
+        "community.remove",
+    ]
     pause = audit_entries(slack, "community.pause")[0]
     assert pause.before["paused"] is False and pause.after["paused"] is True  # type: ignore[index]
     assert [e.action for e in audit_entries(slack, "prompt.")] == ["prompt.remove", "prompt.add"]
@@ -345,17 +368,28 @@ def test_export_uploads_four_csv_files_to_the_facilitator(pg_admin_slack: SlackD
     assert "sent you the CSV files" in admin(slack, "export")
     files = slack.fake.files()
     assert sorted(f.filename.split("-", 4)[-1] for f in files) == [
-        "councils.csv", "introductions.csv", "outcomes.csv", "posts.csv"]
+        "councils.csv",
+        "introductions.csv",
+        "outcomes.csv",
+        "posts.csv",
+    ]
     dm = slack.fake.workspace.dm_channel(FACILITATOR)
     assert dm is not None and all(f.channels == [dm] and f.completed for f in files)
-    tables = {f.filename.split("-", 4)[-1]: list(csv.DictReader(
-        io.StringIO(f.content.decode("utf-8-sig")))) for f in files}
+    tables = {
+        f.filename.split("-", 4)[-1]: list(
+            csv.DictReader(io.StringIO(f.content.decode("utf-8-sig")))
+        )
+        for f in files
+    }
     assert [p["text"] for p in tables["posts.csv"]] == [
         "Our information asset register (IAR) template and guidance",
-        "Help setting up an IAR - information asset register"]
+        "Help setting up an IAR - information asset register",
+    ]
     assert len(tables["introductions.csv"]) == 1 and tables["outcomes.csv"] == []
-    assert {c["name"] for c in tables["councils.csv"]} == {"Devon County Council",
-                                                           "London Borough of Lewisham"}
+    assert {c["name"] for c in tables["councils.csv"]} == {
+        "Devon County Council",
+        "London Borough of Lewisham",
+    }
     entry = audit_entries(slack, "export")[0]
     assert entry.actor == FACILITATOR and len(entry.after or {}) == 4
 
@@ -384,8 +418,9 @@ def test_report_uploads_a_png_chart(pg_admin_slack: SlackDriver) -> None:
 
 
 def test_a_slack_failure_during_upload_gets_a_specific_message(admin_slack: SlackDriver) -> None:
-    admin_slack.fake.set_faults(rate=1.0, kinds=("server_error",),
-                                methods={"files.getUploadURLExternal"})
+    admin_slack.fake.set_faults(
+        rate=1.0, kinds=("server_error",), methods={"files.getUploadURLExternal"}
+    )
     reply = admin(admin_slack, "export")
     assert "Slack would not take that just now" in reply
     assert audit_entries(admin_slack, "export") == []

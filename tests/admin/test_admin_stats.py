@@ -9,16 +9,16 @@ from collections.abc import Iterator
 import pytest
 from admin_kit import KnownMarket, build_known_market, week_monday
 
-from bot import stats
-from bot.export import (
+from bot.container import Services, build_services
+from bot.kernel.settings import Settings
+from bot.reports import stats
+from bot.reports.export import (
     COUNCILS_HEADER,
     INTRODUCTIONS_HEADER,
     OUTCOMES_HEADER,
     POSTS_HEADER,
     export_bytes,
 )
-from bot.services import Services, build_services
-from bot.settings import Settings
 
 
 @pytest.fixture
@@ -47,8 +47,9 @@ def test_statistics_of_a_known_market(services: Services, market: KnownMarket) -
     assert regions["Scotland"] == (1, 1)  # the erased member is not counted
     assert regions[stats.UNKNOWN_REGION] == (1, 1)  # Newtown, added by hand
     assert sum(c for c, _ in regions.values()) == 6
-    assert all(regions[r] == (0, 0) for r in stats.REGIONS
-               if r not in ("South West", "London", "Scotland"))
+    assert all(
+        regions[r] == (0, 0) for r in stats.REGIONS if r not in ("South West", "London", "Scotland")
+    )
     assert (found.councils_taking_part, found.members, found.regions_at_target) == (6, 7, 1)
 
     by_area = {a.area: (a.open, a.fulfilled, a.expired) for a in found.posts_by_area}
@@ -61,11 +62,16 @@ def test_statistics_of_a_known_market(services: Services, market: KnownMarket) -
     }
     assert (found.open_wants, found.open_offers) == (4, 3)
 
-    assert (found.introductions_made, found.introductions_confirmed,
-            found.introductions_declined) == (5, 3, 1)
+    assert (
+        found.introductions_made,
+        found.introductions_confirmed,
+        found.introductions_declined,
+    ) == (5, 3, 1)
     assert found.days_saved_total == 42.5
-    assert found.days_saved_by_council == [("Devon County Council", 30.0),
-                                           ("Wiltshire Council", 12.5)]
+    assert found.days_saved_by_council == [
+        ("Devon County Council", 30.0),
+        ("Wiltshire Council", 12.5),
+    ]
     assert found.unmet_areas == [("CO", 2), ("IM", 1)]
 
     assert len(found.weekly) == 13
@@ -91,8 +97,10 @@ def test_rendering_names_the_numbers(services: Services, market: KnownMarket) ->
     assert "*" not in plain and "DAYS SAVED: 42.5 in all" in plain
     as_json = found.as_json()
     assert as_json["days_saved_total"] == 42.5 and as_json["regions_at_target"] == 1
-    assert as_json["unmet_areas"] == [{"area": "CO", "open_wants": 2},
-                                      {"area": "IM", "open_wants": 1}]
+    assert as_json["unmet_areas"] == [
+        {"area": "CO", "open_wants": 2},
+        {"area": "IM", "open_wants": 1},
+    ]
 
 
 def _rows(data: bytes) -> list[dict[str, str]]:
@@ -100,13 +108,18 @@ def _rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def test_exports_parse_with_their_documented_headers(services: Services,
-                                                      market: KnownMarket) -> None:
+def test_exports_parse_with_their_documented_headers(
+    services: Services, market: KnownMarket
+) -> None:
     with services.session_factory() as session:
         files = export_bytes(session)
     assert list(files) == ["posts.csv", "introductions.csv", "outcomes.csv", "councils.csv"]
-    headers = {"posts.csv": POSTS_HEADER, "introductions.csv": INTRODUCTIONS_HEADER,
-               "outcomes.csv": OUTCOMES_HEADER, "councils.csv": COUNCILS_HEADER}
+    headers = {
+        "posts.csv": POSTS_HEADER,
+        "introductions.csv": INTRODUCTIONS_HEADER,
+        "outcomes.csv": OUTCOMES_HEADER,
+        "councils.csv": COUNCILS_HEADER,
+    }
     for name, data in files.items():
         first = data.decode("utf-8-sig").splitlines()[0]
         assert first == ",".join(headers[name])
@@ -122,39 +135,61 @@ def test_exports_parse_with_their_documented_headers(services: Services,
     assert by_id[market.posts["I"]]["area"] == ""
 
     intros = _rows(files["introductions.csv"])
-    assert [i["status"] for i in intros] == ["confirmed", "confirmed", "confirmed", "declined",
-                                              "proposed"]
+    assert [i["status"] for i in intros] == [
+        "confirmed",
+        "confirmed",
+        "confirmed",
+        "declined",
+        "proposed",
+    ]
     assert all(i["manual"] == "yes" for i in intros)
 
     outcomes = _rows(files["outcomes.csv"])
     assert sorted((o["council"], float(o["days_saved"])) for o in outcomes) == [
-        ("Devon County Council", 30.0), ("Wiltshire Council", 12.5)]
+        ("Devon County Council", 30.0),
+        ("Wiltshire Council", 12.5),
+    ]
 
     councils = {c["name"]: c for c in _rows(files["councils.csv"])}
-    assert set(councils) == {"Devon County Council", "Cornwall Council", "Wiltshire Council",
-                             "London Borough of Lewisham", "Glasgow City Council",
-                             "Newtown Town Council"}
+    assert set(councils) == {
+        "Devon County Council",
+        "Cornwall Council",
+        "Wiltshire Council",
+        "London Borough of Lewisham",
+        "Glasgow City Council",
+        "Newtown Town Council",
+    }
     devon = councils["Devon County Council"]
     assert (devon["members"], devon["posts"], devon["open_wants"], devon["open_offers"]) == (
-        "2", "3", "1", "1")
+        "2",
+        "3",
+        "1",
+        "1",
+    )
 
 
 def test_export_defuses_spreadsheet_formulas(services: Services, market: KnownMarket) -> None:
-    from bot.marketplace import publish_post
+    from bot.services.marketplace import publish_post
     from storage.models import Member, PostKind
 
     with services.session_factory.begin() as session:
         member = session.get(Member, market.members["lewisham"])
         assert member is not None
-        publish_post(session, member, PostKind.OFFER, "=HYPERLINK(\"http://evil\",\"x\") guide",
-                     settings=services.settings, matcher=services.matcher)
+        publish_post(
+            session,
+            member,
+            PostKind.OFFER,
+            '=HYPERLINK("http://evil","x") guide',
+            settings=services.settings,
+            matcher=services.matcher,
+        )
     with services.session_factory() as session:
         posts = _rows(export_bytes(session)["posts.csv"])
     assert posts[-1]["text"].startswith("'=HYPERLINK")
 
 
 def test_the_chart_of_an_empty_market_is_still_a_sensible_png(services: Services) -> None:
-    from bot.chart import activity_png
+    from bot.reports.chart import activity_png
 
     with services.session_factory() as session:
         found = stats.collect(session)

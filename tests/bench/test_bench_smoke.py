@@ -25,8 +25,13 @@ def run_bench(script: str, *args: str, timeout: float = 600) -> str:
     if PG_URL:
         env["KMBOT_BENCH_PG_URL"] = PG_URL  # the benchmark creates and drops its own database
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout

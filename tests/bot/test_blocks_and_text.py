@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from slackkit import validate_blocks, validate_view
 
-from bot import blocks
-from bot.blocks import IntroductionView, PostView
-from bot.text import clean_post_text, escape, has_visible_text, truncate, visible_length
+from bot.kernel.text import clean_post_text, escape, has_visible_text, truncate, visible_length
+from bot.slack import blocks
+from bot.slack.blocks import IntroductionView, PostView
 
 
 def _post(pid: int = 1, kind: str = "want", text: str = "IAR template", **kw) -> PostView:  # type: ignore[no-untyped-def]

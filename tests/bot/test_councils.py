@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.councils import (
+from bot.reference.councils import (
     CouncilDirectory,
     CouncilRecord,
     display_name,

@@ -8,19 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import InvalidInput, NotAllowed, PostLimitReached
-from bot.importer import import_workshop
-from bot.marketplace import (
+from bot.container import Services, build_services
+from bot.kernel.errors import InvalidInput, NotAllowed, PostLimitReached
+from bot.kernel.settings import Settings
+from bot.services.marketplace import (
     answer_introduction,
     close_post,
     proposed_introductions,
     publish_post,
     record_outcome,
 )
-from bot.membership import AmbiguousCouncil, council_for, ensure_reference_councils, join_member
-from bot.services import Services, build_services
-from bot.settings import Settings
-from bot.workshop import parse_workshop
+from bot.services.membership import (
+    AmbiguousCouncil,
+    council_for,
+    ensure_reference_councils,
+    join_member,
+)
+from bot.services.workshop_csv import parse_workshop
+from bot.services.workshop_import import import_workshop
 from storage.models import (
     Council,
     Introduction,
@@ -181,8 +186,14 @@ def test_a_post_rolled_back_never_enters_the_match_index(services: Services) -> 
         pass
 
     with pytest.raises(Boom), services.session_factory.begin() as s:
-        publish_post(s, s.get(Member, devon), PostKind.OFFER, "IAR template",
-                     settings=services.settings, matcher=services.matcher)
+        publish_post(
+            s,
+            s.get(Member, devon),
+            PostKind.OFFER,
+            "IAR template",
+            settings=services.settings,
+            matcher=services.matcher,
+        )
         raise Boom
     assert len(services.matcher.index) == 0
     kept = _post(services, devon, PostKind.OFFER, "IAR template")

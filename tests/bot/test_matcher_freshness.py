@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.matcher import MarketMatcher
-from bot.matching import PostForMatching
+from bot.live_index import MarketMatcher
+from bot.matching.engine import PostForMatching
 from storage import db
 from storage.models import Council, Post, PostKind, PostStatus, utcnow
 
@@ -17,9 +17,17 @@ from storage.models import Council, Post, PostKind, PostStatus, utcnow
 def _store(factory, text: str, kind: PostKind, council_id: int, *, stamp=None) -> int:  # type: ignore[no-untyped-def]
     now = utcnow()
     with factory.begin() as session:
-        post = Post(kind=kind, council_id=council_id, text=text, status=PostStatus.OPEN,
-                    source="slack", created_at=now, refreshed_at=now,
-                    expires_at=now + timedelta(days=90), changed_at=stamp or now)
+        post = Post(
+            kind=kind,
+            council_id=council_id,
+            text=text,
+            status=PostStatus.OPEN,
+            source="slack",
+            created_at=now,
+            refreshed_at=now,
+            expires_at=now + timedelta(days=90),
+            changed_at=stamp or now,
+        )
         session.add(post)
         session.flush()
         return post.id
@@ -40,8 +48,13 @@ def test_a_post_stored_by_one_process_is_matched_by_another(database_url: str) -
             session.add_all([a, b])
             session.flush()
             devon, wilts = a.id, b.id
-        old = _store(factory, "Our records retention schedule for housing files", PostKind.OFFER,
-                     devon, stamp=utcnow() - timedelta(hours=2))
+        old = _store(
+            factory,
+            "Our records retention schedule for housing files",
+            PostKind.OFFER,
+            devon,
+            stamp=utcnow() - timedelta(hours=2),
+        )
         web1, web2 = MarketMatcher(), MarketMatcher()
         with factory() as session:
             assert web1.refresh(session) == 1  # the first refresh loads every open post
@@ -51,8 +64,12 @@ def test_a_post_stored_by_one_process_is_matched_by_another(database_url: str) -
         assert _offers_for(web2, want) == [old]
 
         # Process 1 stores an offer; process 2 sees it on its next refresh.
-        new = _store(factory, "Information asset register template and guidance for IAOs",
-                     PostKind.OFFER, wilts)
+        new = _store(
+            factory,
+            "Information asset register template and guidance for IAOs",
+            PostKind.OFFER,
+            wilts,
+        )
         with factory() as session:
             assert web2.refresh(session) == 1
         assert _offers_for(web2, "Looking for an information asset register") == [new]
@@ -63,8 +80,13 @@ def test_a_post_stored_by_one_process_is_matched_by_another(database_url: str) -
 
         # A transaction that stamped its post a little before the last refresh but committed
         # after it (another process, slow to commit) is still picked up.
-        late = _store(factory, "Channel shift plan for council tax", PostKind.OFFER, devon,
-                      stamp=utcnow() - timedelta(seconds=20))
+        late = _store(
+            factory,
+            "Channel shift plan for council tax",
+            PostKind.OFFER,
+            devon,
+            stamp=utcnow() - timedelta(seconds=20),
+        )
         with factory() as session:
             assert web2.refresh(session) == 1
         assert _offers_for(web2, "Anyone got a channel shift plan for council tax?") == [late]

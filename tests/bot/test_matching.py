@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.glossary import Glossary, GlossaryError
-from bot.matching import (
+from bot.matching.engine import (
     DEFAULT_CANDIDATE_THRESHOLD,
     DEFAULT_INTRO_THRESHOLD,
     MatchIndex,
@@ -16,6 +15,7 @@ from bot.matching import (
     normalise,
     score_pair,
 )
+from bot.matching.glossary import Glossary, GlossaryError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.progress import ProgressBar
+from bot.cli.progress import ProgressBar
 
 
 def test_bar_draws_on_a_terminal_and_finishes_the_line() -> None:

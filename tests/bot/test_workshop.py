@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.councils import CouncilDirectory
-from bot.workshop import (
+from bot.reference.councils import CouncilDirectory
+from bot.services.workshop_csv import (
     ParsedWorkshop,
     WorkshopFormatError,
     WorkshopRow,

@@ -12,9 +12,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.fakeslack import FakeSlack
-from bot.sandbox.server import Sandbox
-from bot.settings import Settings
+from bot.devtools.fakeslack import FakeSlack
+from bot.devtools.sandbox.server import Sandbox
+from bot.kernel.settings import Settings
 
 SARAH, DELROY, HELEN, ALEX = "U0SARAH", "U0DELROY", "U0HELEN", "U0ALEX"
 MARKET = "C0MARKET"
@@ -55,8 +55,12 @@ def test_conversations_list_pages_through_channels_by_type(fake: FakeSlack) -> N
     assert err.value.response["error"] == "invalid_types"
 
 
-MODAL = {"type": "modal", "callback_id": "m", "title": {"type": "plain_text", "text": "First"},
-         "blocks": []}
+MODAL = {
+    "type": "modal",
+    "callback_id": "m",
+    "title": {"type": "plain_text", "text": "First"},
+    "blocks": [],
+}
 
 
 def test_each_member_has_a_stack_of_modals(fake: FakeSlack) -> None:
@@ -92,11 +96,15 @@ def sandbox(database_url: str) -> Iterator[Sandbox]:
         yield running
 
 
-def _post(sandbox: Sandbox, path: str, body: dict[str, Any], *,
-          content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+def _post(
+    sandbox: Sandbox, path: str, body: dict[str, Any], *, content_type: str = "application/json"
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{sandbox.fake.port}{path}", data=json.dumps(body).encode(),
-        headers={"Content-Type": content_type}, method="POST")
+        f"http://127.0.0.1:{sandbox.fake.port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": content_type},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -104,45 +112,69 @@ def _post(sandbox: Sandbox, path: str, body: dict[str, Any], *,
         return exc.code, json.loads(exc.read())
 
 
-def _state(sandbox: Sandbox, user: str, conversation: str = MARKET, thread: str = ""
-           ) -> dict[str, Any]:
-    url = (f"http://127.0.0.1:{sandbox.fake.port}/sandbox/state?user={user}"
-           f"&conversation={conversation}&thread={thread}")
+def _state(
+    sandbox: Sandbox, user: str, conversation: str = MARKET, thread: str = ""
+) -> dict[str, Any]:
+    url = (
+        f"http://127.0.0.1:{sandbox.fake.port}/sandbox/state?user={user}"
+        f"&conversation={conversation}&thread={thread}"
+    )
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())  # type: ignore[no-any-return]
 
 
 def test_posts_match_and_only_the_parties_may_answer(sandbox: Sandbox) -> None:
     fake = sandbox.fake
-    status, answer = _post(sandbox, "/sandbox/command", {
-        "user": SARAH, "channel": MARKET, "text": "/offer Our retention schedule template"})
+    status, answer = _post(
+        sandbox,
+        "/sandbox/command",
+        {"user": SARAH, "channel": MARKET, "text": "/offer Our retention schedule template"},
+    )
     assert status == 200 and answer["ok"]
     # One at a time, as people do.
     fake.wait_until(lambda: fake.messages(MARKET), timeout=10, message="the offer's card")
-    _post(sandbox, "/sandbox/command", {
-        "user": DELROY, "channel": MARKET, "text": "/want A retention schedule template"})
-    cards = fake.wait_until(lambda: len(fake.messages(MARKET)) == 2 and fake.messages(MARKET),
-                            timeout=10, message="two cards")
+    _post(
+        sandbox,
+        "/sandbox/command",
+        {"user": DELROY, "channel": MARKET, "text": "/want A retention schedule template"},
+    )
+    cards = fake.wait_until(
+        lambda: len(fake.messages(MARKET)) == 2 and fake.messages(MARKET),
+        timeout=10,
+        message="two cards",
+    )
     want = cards[1]
     assert "London Borough of Lewisham" in json.dumps(want.blocks)
     intro = fake.wait_until(lambda: fake.thread(MARKET, want.ts), timeout=10)[0]
 
     state = _state(sandbox, HELEN, thread=want.ts)
     assert state["thread"]["replies"][0]["ts"] == intro.ts
-    button = {"type": "button", "action_id": "intro_useful",
-              "value": intro.blocks[-1]["elements"][0]["value"]}
-    _post(sandbox, "/sandbox/click", {"user": HELEN, "channel": MARKET, "ts": intro.ts,
-                                      "action": button})
+    button = {
+        "type": "button",
+        "action_id": "intro_useful",
+        "value": intro.blocks[-1]["elements"][0]["value"],
+    }
+    _post(
+        sandbox,
+        "/sandbox/click",
+        {"user": HELEN, "channel": MARKET, "ts": intro.ts, "action": button},
+    )
     refusal = fake.wait_until(lambda: fake.ephemerals(HELEN), timeout=10)[0]
     assert "Only the two people introduced" in refusal.text
     assert refusal.thread_ts == want.ts  # shown in the thread it was clicked in
     thread = _state(sandbox, HELEN, thread=want.ts)["thread"]["replies"]
     assert [r["ephemeral"] for r in thread] == [False, True]
 
-    _post(sandbox, "/sandbox/click", {"user": DELROY, "channel": MARKET, "ts": intro.ts,
-                                      "action": button})
-    fake.wait_until(lambda: "Marked useful" in json.dumps(fake.message(MARKET, intro.ts).blocks),
-                    timeout=10, message="the introduction shows its new state")
+    _post(
+        sandbox,
+        "/sandbox/click",
+        {"user": DELROY, "channel": MARKET, "ts": intro.ts, "action": button},
+    )
+    fake.wait_until(
+        lambda: "Marked useful" in json.dumps(fake.message(MARKET, intro.ts).blocks),
+        timeout=10,
+        message="the introduction shows its new state",
+    )
 
 
 def test_the_post_modal_round_trip_with_the_bots_own_errors(sandbox: Sandbox) -> None:
@@ -151,17 +183,26 @@ def test_the_post_modal_round_trip_with_the_bots_own_errors(sandbox: Sandbox) ->
     view = fake.wait_until(lambda: fake.modal(HELEN), timeout=10)
     assert _state(sandbox, HELEN)["modal"]["id"] == view["id"]
     empty = {"text_block": {"text": {"type": "plain_text_input", "value": "   "}}}
-    status, answer = _post(sandbox, "/sandbox/submit", {"user": HELEN, "view_id": view["id"],
-                                                        "values": empty})
+    status, answer = _post(
+        sandbox, "/sandbox/submit", {"user": HELEN, "view_id": view["id"], "values": empty}
+    )
     assert status == 200 and "text_block" in answer["errors"]
     assert fake.modal(HELEN) is not None
     values = {
         "text_block": {"text": {"type": "plain_text_input", "value": "A knowledge café guide"}},
-        "area_block": {"area": {"type": "static_select", "selected_option": {
-            "text": {"type": "plain_text", "text": "Organisational Learning"}, "value": "OL"}}},
+        "area_block": {
+            "area": {
+                "type": "static_select",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": "Organisational Learning"},
+                    "value": "OL",
+                },
+            }
+        },
     }
-    status, answer = _post(sandbox, "/sandbox/submit", {"user": HELEN, "view_id": view["id"],
-                                                        "values": values})
+    status, answer = _post(
+        sandbox, "/sandbox/submit", {"user": HELEN, "view_id": view["id"], "values": values}
+    )
     assert status == 200 and answer == {"ok": True}
     assert fake.modal(HELEN) is None
     card = fake.wait_until(lambda: fake.messages(MARKET), timeout=10)[0]
@@ -171,11 +212,19 @@ def test_the_post_modal_round_trip_with_the_bots_own_errors(sandbox: Sandbox) ->
 
 def test_user_text_stays_text(sandbox: Sandbox) -> None:
     fake = sandbox.fake
-    _post(sandbox, "/sandbox/command", {
-        "user": SARAH, "channel": MARKET, "text": "/offer <script>alert(1)</script> & <!channel>"})
+    _post(
+        sandbox,
+        "/sandbox/command",
+        {"user": SARAH, "channel": MARKET, "text": "/offer <script>alert(1)</script> & <!channel>"},
+    )
     card = fake.wait_until(lambda: fake.messages(MARKET), timeout=10)[0]
-    shown = json.dumps([m["blocks"] for m in _state(sandbox, SARAH)["conversation"]["messages"]
-                        if m["ts"] == card.ts])
+    shown = json.dumps(
+        [
+            m["blocks"]
+            for m in _state(sandbox, SARAH)["conversation"]["messages"]
+            if m["ts"] == card.ts
+        ]
+    )
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert "<!channel>" not in json.dumps(card.blocks, ensure_ascii=False)
     with urllib.request.urlopen(f"http://127.0.0.1:{sandbox.fake.port}/", timeout=10) as resp:
@@ -187,17 +236,20 @@ def test_user_text_stays_text(sandbox: Sandbox) -> None:
 
 
 def test_what_the_page_refuses(sandbox: Sandbox) -> None:
-    status, answer = _post(sandbox, "/sandbox/command",
-                           {"user": SARAH, "channel": MARKET, "text": "/giphy cats"})
+    status, answer = _post(
+        sandbox, "/sandbox/command", {"user": SARAH, "channel": MARKET, "text": "/giphy cats"}
+    )
     assert status == 400 and "not a kmbot command" in answer["message"]
-    status, answer = _post(sandbox, "/sandbox/command",
-                           {"user": "U0NOBODY", "channel": MARKET, "text": "/km help"})
+    status, answer = _post(
+        sandbox, "/sandbox/command", {"user": "U0NOBODY", "channel": MARKET, "text": "/km help"}
+    )
     assert status == 400 and "Choose a member" in answer["message"]
     status, _ = _post(sandbox, "/sandbox/command", {"user": SARAH}, content_type="text/plain")
     assert status == 415  # a form posted from another site cannot act
     # The bot itself refuses what Slack did not sign.
-    unsigned = urllib.request.Request(sandbox.bot_url, data=b"command=%2Fkm&text=help",
-                                      method="POST")
+    unsigned = urllib.request.Request(
+        sandbox.bot_url, data=b"command=%2Fkm&text=help", method="POST"
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(unsigned, timeout=10)
     assert err.value.code == 401
@@ -208,8 +260,9 @@ def test_facilitator_commands_and_the_next_job(sandbox: Sandbox) -> None:
     _post(sandbox, "/sandbox/command", {"user": ALEX, "channel": MARKET, "text": "/km-admin stats"})
     reply = fake.wait_until(lambda: fake.ephemerals(ALEX), timeout=10)[0]
     assert "Councils and members by region" in reply.text + json.dumps(reply.blocks)
-    _post(sandbox, "/sandbox/command",
-          {"user": SARAH, "channel": MARKET, "text": "/km-admin stats"})
+    _post(
+        sandbox, "/sandbox/command", {"user": SARAH, "channel": MARKET, "text": "/km-admin stats"}
+    )
     refused = fake.wait_until(lambda: fake.ephemerals(SARAH), timeout=10)[0]
     assert "facilitator" in (refused.text + json.dumps(refused.blocks)).lower()
 
@@ -219,14 +272,18 @@ def test_facilitator_commands_and_the_next_job(sandbox: Sandbox) -> None:
     assert status == 200 and answer["ok"], answer
     assert any("Nudge sent to #cop-" in line for line in answer["report"])
     assert answer["clock"]["days_ahead"] > 0
-    fake.wait_until(lambda: fake.messages("C0COPIM") or fake.messages("C0COPOL"), timeout=10,
-                    message="a nudge in a community channel")
+    fake.wait_until(
+        lambda: fake.messages("C0COPIM") or fake.messages("C0COPOL"),
+        timeout=10,
+        message="a nudge in a community channel",
+    )
 
 
 def test_files_the_bot_uploads_can_be_downloaded_from_the_page(sandbox: Sandbox) -> None:
     fake = sandbox.fake
-    _post(sandbox, "/sandbox/command",
-          {"user": ALEX, "channel": MARKET, "text": "/km-admin export"})
+    _post(
+        sandbox, "/sandbox/command", {"user": ALEX, "channel": MARKET, "text": "/km-admin export"}
+    )
     fake.wait_until(lambda: len(fake.files()) >= 4, timeout=20, message="the four CSV exports")
     dm = fake.wait_until(lambda: [m for m in fake.dms(ALEX) if m.files], timeout=10)[0].channel
     messages = _state(sandbox, ALEX, dm)["conversation"]["messages"]

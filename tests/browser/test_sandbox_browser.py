@@ -27,8 +27,14 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _wait_for_url(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
@@ -55,15 +61,22 @@ def _wait_for_url(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``kmbot sandbox --port 0`` in a temporary working directory; its page's address."""
     workdir = tmp_path_factory.mktemp("sandbox")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "KMBOT_FACILITATORS", "SLACK_API_URL", "PORT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "KMBOT_FACILITATORS", "SLACK_API_URL", "PORT")
+    }
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["KMBOT_LOG_LEVEL"] = "WARNING"
     stderr_path = workdir / "sandbox.stderr"
     with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0"],
-            cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
         )
         try:
             try:
@@ -78,8 +91,9 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    assert proc.returncode == 0, f"the sandbox exited with {proc.returncode}:\n" + \
-        stderr_path.read_text()
+    assert proc.returncode == 0, (
+        f"the sandbox exited with {proc.returncode}:\n" + stderr_path.read_text()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +111,7 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
 
 SARAH = "U0SARAH"  # Devon County Council
 DELROY = "U0DELROY"  # London Borough of Lewisham
@@ -146,8 +161,11 @@ def test_a_demonstration_in_the_browser(
     expect(messages).to_contain_text("Only visible to you")
     _act_as(page, DELROY)
     _command(page, f"/want {WANT}")
-    want_card = page.get_by_test_id("message").filter(has_text=WANT).filter(
-        has_text="London Borough of Lewisham")
+    want_card = (
+        page.get_by_test_id("message")
+        .filter(has_text=WANT)
+        .filter(has_text="London Borough of Lewisham")
+    )
     expect(want_card).to_be_visible()
 
     # The introduction is in the want's thread and names both members and councils.

@@ -142,15 +142,18 @@ def test_serve_without_slack_settings_names_what_is_missing(tmp_path: Path) -> N
 
 def test_a_facilitators_glossary_file_creates_matches(tmp_path: Path) -> None:
     csv = tmp_path / "w.csv"
-    csv.write_text("council,name,email,kind,text\n"
-                   "Devon County Council,Jo,jo@devon.gov.uk,offer,Our TKO playbook for tenants\n"
-                   "Kent County Council,Raj,raj@kent.gov.uk,want,Guidance on tenancy knock-out\n")
+    csv.write_text(
+        "council,name,email,kind,text\n"
+        "Devon County Council,Jo,jo@devon.gov.uk,offer,Our TKO playbook for tenants\n"
+        "Kent County Council,Raj,raj@kent.gov.uk,want,Guidance on tenancy knock-out\n"
+    )
     assert run(["import", str(csv)], tmp_path).returncode == 0
     assert json.loads(run(["matches", "--json"], tmp_path).stdout) == []
     extra = tmp_path / "ours.csv"
     extra.write_text("term,expansion,kind\nTKO,tenancy knock-out,acronym\n")
     found = json.loads(run(["matches", "--json"], tmp_path, KMBOT_GLOSSARY=str(extra)).stdout)
     assert [(i["want"]["council"], i["offer"]["council"]) for i in found] == [
-        ("Kent County Council", "Devon County Council")]
+        ("Kent County Council", "Devon County Council")
+    ]
     bad = run(["matches"], tmp_path, KMBOT_GLOSSARY=str(tmp_path / "missing.csv"))
     assert bad.returncode == 2 and "KMBOT_GLOSSARY" in bad.stderr and "Traceback" not in bad.stderr

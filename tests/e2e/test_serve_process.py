@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.fakeslack import FakeSlack
+from bot.devtools.fakeslack import FakeSlack
 
 SECRET = "e2e-signing-secret"
 MARKET = "C0MARKET"

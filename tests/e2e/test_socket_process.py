@@ -9,7 +9,7 @@ from pathlib import Path
 
 from socketmode import SocketModeServer
 
-from bot.fakeslack import FakeSlack
+from bot.devtools.fakeslack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKET = "C0MARKET"

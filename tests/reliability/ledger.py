@@ -9,18 +9,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.delivery import METADATA_EVENT
-from bot.fakeslack import FakeSlack, Message
+from bot.devtools.fakeslack import FakeSlack, Message
+from bot.outbox.delivery import METADATA_EVENT
 from storage.models import OutboxMessage, OutboxStatus
 
 # Councils whose staff email domains the reference directory knows: members join at once.
 DOMAINS = [
-    ("devon.gov.uk", "Devon County Council"), ("lewisham.gov.uk", "London Borough of Lewisham"),
+    ("devon.gov.uk", "Devon County Council"),
+    ("lewisham.gov.uk", "London Borough of Lewisham"),
     ("bolsover.gov.uk", "Bolsover District Council"),
     ("colchester.gov.uk", "Colchester Borough Council"),
-    ("horsham.gov.uk", "Horsham District Council"), ("bromley.gov.uk", "London Borough of Bromley"),
-    ("maidstone.gov.uk", "Maidstone Borough Council"), ("norfolk.gov.uk", "Norfolk County Council"),
-    ("pendle.gov.uk", "Pendle Borough Council"), ("rushmoor.gov.uk", "Rushmoor Borough Council"),
+    ("horsham.gov.uk", "Horsham District Council"),
+    ("bromley.gov.uk", "London Borough of Bromley"),
+    ("maidstone.gov.uk", "Maidstone Borough Council"),
+    ("norfolk.gov.uk", "Norfolk County Council"),
+    ("pendle.gov.uk", "Pendle Borough Council"),
+    ("rushmoor.gov.uk", "Rushmoor Borough Council"),
     ("southampton.gov.uk", "Southampton City Council"),
     ("telford.gov.uk", "Telford & Wrekin Council"),
 ]
@@ -122,8 +126,12 @@ SIGNING_SECRET = "test-signing-secret"  # as tests/conftest.py signs with
 
 def settings_for(database_url: str, fake: FakeSlack, **changes: Any) -> Any:
     """Test settings like tests/conftest.py's, with changes."""
-    from bot.settings import Settings
+    from bot.kernel.settings import Settings
 
-    return Settings(database_url=database_url, slack_bot_token="xoxb-test",
-                    slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url,
-                    marketplace_channel="C0MARKET").with_(**changes)
+    return Settings(
+        database_url=database_url,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.url,
+        marketplace_channel="C0MARKET",
+    ).with_(**changes)

@@ -15,14 +15,15 @@ _lock = threading.Lock()
 
 
 def engine_of(url: str) -> str:
-    """"sqlite" or "postgresql", for naming figures."""
+    """ "sqlite" or "postgresql", for naming figures."""
     return "postgresql" if url.startswith("postgresql") else "sqlite"
 
 
 def record(name: str, **figures: Any) -> str:
     """Print the figures a test measured and keep them in artifacts/reliability.json."""
-    line = f"RELIABILITY {name}: " + ", ".join(f"{k.replace('_', ' ')}: {v}"
-                                               for k, v in figures.items())
+    line = f"RELIABILITY {name}: " + ", ".join(
+        f"{k.replace('_', ' ')}: {v}" for k, v in figures.items()
+    )
     with _lock:
         LINES.append(line)
         print(line)

@@ -18,24 +18,55 @@ from hypothesis import strategies as st
 from slackkit import SlackDriver
 from sqlalchemy import func, select
 
-from bot import ids
-from bot.text import clean_post_text
+from bot.kernel.text import clean_post_text
+from bot.slack import ids
 from reliability.reliability_figures import record
 from storage.models import Post
 
 EXAMPLES = int(os.environ.get("KMBOT_HYPOTHESIS_EXAMPLES", "150"))
-RUN = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+RUN = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 TRICKY = [
-    "", " ", "\t\n  \n", "\u200b\u200b", "\u200d", "\u202etxet lanoitcerid-irta\u202c",
-    "مرحبا بالعالم سجل الأصول", "שלום עולם", "🙂" * 50, "👩‍👩‍👧‍👦 family emoji",
-    "<!channel> please", "<!here|here>", "<@U0LEWIS> hello", "<#C0MARKET|km-marketplace>",
-    "<https://evil.example|click me>", "<mailto:a@b.com|mail>", "'; DROP TABLE posts; --",
-    "1 OR 1=1", "Robert'); DELETE FROM members;--", "\x00\x01\x02 nulls", "a" * 5000,
-    "x" * 1001, "payload=%7B%7D", "&amp; &lt; &gt;", "`code` *bold* _it_ ~strike~",
-    "javascript:alert(1)", "help", "close 99999999999999999999", "search", "join",
-    "my-data", "forget-me", "forget-me please", "mine", "search \u0000",
+    "",
+    " ",
+    "\t\n  \n",
+    "\u200b\u200b",
+    "\u200d",
+    "\u202etxet lanoitcerid-irta\u202c",
+    "مرحبا بالعالم سجل الأصول",
+    "שלום עולם",
+    "🙂" * 50,
+    "👩‍👩‍👧‍👦 family emoji",
+    "<!channel> please",
+    "<!here|here>",
+    "<@U0LEWIS> hello",
+    "<#C0MARKET|km-marketplace>",
+    "<https://evil.example|click me>",
+    "<mailto:a@b.com|mail>",
+    "'; DROP TABLE posts; --",
+    "1 OR 1=1",
+    "Robert'); DELETE FROM members;--",
+    "\x00\x01\x02 nulls",
+    "a" * 5000,
+    "x" * 1001,
+    "payload=%7B%7D",
+    "&amp; &lt; &gt;",
+    "`code` *bold* _it_ ~strike~",
+    "javascript:alert(1)",
+    "help",
+    "close 99999999999999999999",
+    "search",
+    "join",
+    "my-data",
+    "forget-me",
+    "forget-me please",
+    "mine",
+    "search \u0000",
 ]
 texts = st.one_of(
     st.sampled_from(TRICKY),
@@ -59,8 +90,11 @@ def _replies(slack: SlackDriver, user: str) -> int:
 
 def _no_listener_error(caplog: pytest.LogCaptureFixture) -> None:
     """Bolt hands a listener's exception to the app's error handler, which logs it: look there."""
-    raised = [r for r in caplog.records if r.levelno >= logging.ERROR
-              and "Unhandled error in a Slack listener" in r.getMessage()]
+    raised = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.ERROR and "Unhandled error in a Slack listener" in r.getMessage()
+    ]
     caplog.clear()
     assert not raised, raised[0].getMessage()
 
@@ -101,11 +135,23 @@ def test_slash_commands_always_answer_and_store_only_what_they_accept(
 
 
 @RUN
-@given(action=st.sampled_from([ids.ACT_INTRO_USEFUL, ids.ACT_INTRO_NOT_FIT, ids.ACT_CAN_HELP,
-                               ids.ACT_INTERESTED, ids.ACT_CLOSE_POST, ids.ACT_FULFILLED,
-                               ids.ACT_WITHDRAW, ids.ACT_STILL_NEEDED, ids.ACT_OPEN_POST_MODAL,
-                               ids.ACT_NUDGE_HELP]),
-       value=texts)
+@given(
+    action=st.sampled_from(
+        [
+            ids.ACT_INTRO_USEFUL,
+            ids.ACT_INTRO_NOT_FIT,
+            ids.ACT_CAN_HELP,
+            ids.ACT_INTERESTED,
+            ids.ACT_CLOSE_POST,
+            ids.ACT_FULFILLED,
+            ids.ACT_WITHDRAW,
+            ids.ACT_STILL_NEEDED,
+            ids.ACT_OPEN_POST_MODAL,
+            ids.ACT_NUDGE_HELP,
+        ]
+    ),
+    value=texts,
+)
 def test_buttons_with_any_value_answer_and_change_nothing(
     slack: SlackDriver, caplog: pytest.LogCaptureFixture, action: str, value: str
 ) -> None:
@@ -120,21 +166,43 @@ def test_buttons_with_any_value_answer_and_change_nothing(
 
 
 @RUN
-@given(text=texts, link=st.one_of(st.none(), texts, st.sampled_from([
-    "https://example.gov.uk/iar", "http://x", "ftp://example.com/file", "javascript:alert(1)",
-    "https://example.com/<script>", "https://" + "a" * 600, "www.example.com", "https://ok.gov.uk/a|b",
-])), meta=st.sampled_from(["want", "offer", "want:help:1", "offer:help:abc", "", "x:y:z:w"]))
+@given(
+    text=texts,
+    link=st.one_of(
+        st.none(),
+        texts,
+        st.sampled_from(
+            [
+                "https://example.gov.uk/iar",
+                "http://x",
+                "ftp://example.com/file",
+                "javascript:alert(1)",
+                "https://example.com/<script>",
+                "https://" + "a" * 600,
+                "www.example.com",
+                "https://ok.gov.uk/a|b",
+            ]
+        ),
+    ),
+    meta=st.sampled_from(["want", "offer", "want:help:1", "offer:help:abc", "", "x:y:z:w"]),
+)
 def test_the_post_modal_accepts_valid_posts_and_refuses_the_rest_in_the_form(
-    slack: SlackDriver, caplog: pytest.LogCaptureFixture, text: str, link: str | None,
-    meta: str
+    slack: SlackDriver, caplog: pytest.LogCaptureFixture, text: str, link: str | None, meta: str
 ) -> None:
     user = _new_user(slack)
     posts = _posts(slack)
-    view = {"id": "V0POST", "type": "modal", "callback_id": ids.VIEW_POST,
-            "private_metadata": meta, "title": {"type": "plain_text", "text": "Post"},
-            "blocks": []}
-    values = {ids.BLK_TEXT: {ids.ACT_TEXT: {"type": "plain_text_input", "value": text}},
-              ids.BLK_LINK: {ids.ACT_LINK: {"type": "plain_text_input", "value": link}}}
+    view = {
+        "id": "V0POST",
+        "type": "modal",
+        "callback_id": ids.VIEW_POST,
+        "private_metadata": meta,
+        "title": {"type": "plain_text", "text": "Post"},
+        "blocks": [],
+    }
+    values = {
+        ids.BLK_TEXT: {ids.ACT_TEXT: {"type": "plain_text_input", "value": text}},
+        ids.BLK_LINK: {ids.ACT_LINK: {"type": "plain_text_input", "value": link}},
+    }
     resp = slack.submit(user, view, values)
     assert resp.status < 500
     slack.settle()
@@ -165,6 +233,11 @@ def test_length_limit_message_says_what_the_limit_is(slack: SlackDriver) -> None
     slack.slash(user, "/want", "a" * limit)
     slack.settle()
     assert _posts(slack) == 1
-    record("bad input (hypothesis, sqlite)", inputs_tried=sum(FIGURES[k] for k in
-           ("slash", "clicks", "modals")) + 2, **FIGURES, server_errors=0, listener_exceptions=0,
-           max_post_length=limit)
+    record(
+        "bad input (hypothesis, sqlite)",
+        inputs_tried=sum(FIGURES[k] for k in ("slash", "clicks", "modals")) + 2,
+        **FIGURES,
+        server_errors=0,
+        listener_exceptions=0,
+        max_post_length=limit,
+    )

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot import outbox
-from bot.fakeslack import FakeSlack
+from bot.devtools.fakeslack import FakeSlack
+from bot.outbox import enqueue as outbox
 from reliability.ledger import reconcile
 from reliability.reliability_figures import engine_of, record
 from storage import db
@@ -51,16 +51,28 @@ def fake() -> Iterator[FakeSlack]:
 
 def _env(database_url: str, fake: FakeSlack, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KMBOT_"))}
-    env.update({"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.url,
-                "KMBOT_MARKETPLACE_CHANNEL": MARKET, "PORT": str(port),
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.url,
+            "KMBOT_MARKETPLACE_CHANNEL": MARKET,
+            "PORT": str(port),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
 def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -77,17 +89,31 @@ def _healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) ->
 
 
 def _slash(port: int, fake: FakeSlack, text: str) -> int:
-    body = urlencode({"team_id": "T0KMBOT", "channel_id": MARKET, "user_id": "U0DEVON",
-                      "command": "/offer", "text": text, "api_app_id": "A0KMBOT",
-                      "response_url": fake.new_response_url(user="U0DEVON", channel=MARKET),
-                      "trigger_id": fake.new_trigger_id(user="U0DEVON")})
+    body = urlencode(
+        {
+            "team_id": "T0KMBOT",
+            "channel_id": MARKET,
+            "user_id": "U0DEVON",
+            "command": "/offer",
+            "text": text,
+            "api_app_id": "A0KMBOT",
+            "response_url": fake.new_response_url(user="U0DEVON", channel=MARKET),
+            "trigger_id": fake.new_trigger_id(user="U0DEVON"),
+        }
+    )
     ts = str(int(time.time()))
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slack/events", data=body.encode(), method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded",
-                 "X-Slack-Request-Timestamp": ts,
-                 "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
-                     timestamp=ts, body=body)})
+        f"http://127.0.0.1:{port}/slack/events",
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
+                timestamp=ts, body=body
+            ),
+        },
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return int(resp.status)
 
@@ -113,8 +139,7 @@ def _wait_owed(database_url: str, owed: int, timeout: float = 15.0) -> None:
         engine.dispose()
 
 
-def _wait_delivered(database_url: str, fake: FakeSlack, owed: int, timeout: float = 45.0
-                    ) -> float:
+def _wait_delivered(database_url: str, fake: FakeSlack, owed: int, timeout: float = 45.0) -> float:
     engine = db.make_engine(database_url)
     factory = db.make_session_factory(engine)
     started = time.monotonic()
@@ -160,10 +185,16 @@ def test_web_process_killed_mid_delivery_loses_and_doubles_nothing(
         assert len(fake.messages(MARKET)) == 3
     finally:
         _kill(web)
-    record(f"web process SIGKILL ({engine_of(database_url)})", crashes=1,
-           messages_owed=3, in_flight_at_kill=in_flight, delivered=ledger.posted,
-           seconds_to_recover=round(took, 1), lost=len(ledger.lost),
-           duplicated=len(ledger.duplicated))
+    record(
+        f"web process SIGKILL ({engine_of(database_url)})",
+        crashes=1,
+        messages_owed=3,
+        in_flight_at_kill=in_flight,
+        delivered=ledger.posted,
+        seconds_to_recover=round(took, 1),
+        lost=len(ledger.lost),
+        duplicated=len(ledger.duplicated),
+    )
 
 
 def test_worker_killed_mid_delivery_loses_and_doubles_nothing(
@@ -174,8 +205,13 @@ def test_worker_killed_mid_delivery_loses_and_doubles_nothing(
     factory = db.make_session_factory(engine)
     with factory.begin() as session:
         for n in range(5):
-            outbox.enqueue(session, kind="nudge", channel="C0IMCOP",
-                           payload={"text": f"Weekly nudge {n}"}, dedupe_key=f"crash-nudge:{n}")
+            outbox.enqueue(
+                session,
+                kind="nudge",
+                channel="C0IMCOP",
+                payload={"text": f"Weekly nudge {n}"},
+                dedupe_key=f"crash-nudge:{n}",
+            )
     engine.dispose()
     fake.set_faults(rate=1.0, kinds=("slow",), slow_seconds=60, methods={"chat.postMessage"})
     args = ["worker", "--deliver-seconds", "0.5", "--tick-seconds", "60"]
@@ -191,11 +227,16 @@ def test_worker_killed_mid_delivery_loses_and_doubles_nothing(
         ledger = reconcile(db.make_session_factory(engine), fake)
         engine.dispose()
         assert ledger.lost == [] and ledger.duplicated == [] and ledger.posted == 5
-        assert [m.text for m in fake.messages("C0IMCOP")] == [f"Weekly nudge {n}"
-                                                               for n in range(5)]
+        assert [m.text for m in fake.messages("C0IMCOP")] == [f"Weekly nudge {n}" for n in range(5)]
     finally:
         _kill(worker)
-    record(f"worker SIGKILL ({engine_of(database_url)})", crashes=1, messages_owed=5,
-           in_flight_at_kill=in_flight, delivered=ledger.posted,
-           seconds_to_recover=round(took, 1), lost=len(ledger.lost),
-           duplicated=len(ledger.duplicated))
+    record(
+        f"worker SIGKILL ({engine_of(database_url)})",
+        crashes=1,
+        messages_owed=5,
+        in_flight_at_kill=in_flight,
+        delivered=ledger.posted,
+        seconds_to_recover=round(took, 1),
+        lost=len(ledger.lost),
+        duplicated=len(ledger.duplicated),
+    )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from slackkit import SlackDriver
 from sqlalchemy import func, select
 
-from bot.privacy import ERASED_TEXT, PURGED_TEXT, purge_closed_posts
+from bot.services.privacy import ERASED_TEXT, PURGED_TEXT, purge_closed_posts
 from reliability.ledger import snapshot
 from reliability.reliability_figures import engine_of, record
 from storage.models import Introduction, Member, Outcome, Post, PostStatus, utcnow
@@ -62,12 +62,14 @@ def test_my_data_sends_everything_stored_about_the_member(pg_slack: SlackDriver)
     slack.settle()
     assert "holds nothing" in slack.fake.ephemerals("U0NEW")[-1].text
     assert len(slack.fake.files()) == 1
-    record(f"my-data ({engine_of(slack.settings.database_url)})", posts_exported=len(data["posts"]),
-           introductions_exported=len(data["introductions"]))
+    record(
+        f"my-data ({engine_of(slack.settings.database_url)})",
+        posts_exported=len(data["posts"]),
+        introductions_exported=len(data["introductions"]),
+    )
 
 
-def test_forget_me_asks_first_then_erases_and_keeps_anonymous_counts(pg_slack: SlackDriver
-                                                                     ) -> None:
+def test_forget_me_asks_first_then_erases_and_keeps_anonymous_counts(pg_slack: SlackDriver) -> None:
     slack = pg_slack
     devon, lewisham = _market(slack)
     before = snapshot(slack)
@@ -94,16 +96,25 @@ def test_forget_me_asks_first_then_erases_and_keeps_anonymous_counts(pg_slack: S
         assert other is not None and other.email == "sam.patel@lewisham.gov.uk"
     shown = _everything_in_slack(slack)
     # Slack no longer shows their name, email, mention or post texts on cards and introductions.
-    for gone in ("jo.bloggs@devon.gov.uk", "Jo Bloggs", "<@U0DEVON>", "IAR) template",
-                 "social care"):
+    for gone in (
+        "jo.bloggs@devon.gov.uk",
+        "Jo Bloggs",
+        "<@U0DEVON>",
+        "IAR) template",
+        "social care",
+    ):
         assert gone not in shown, gone
     assert "sam.patel@lewisham.gov.uk" in shown
     # Asking again: there is nothing left.
     slack.slash(devon, "/km", "forget-me confirm")
     slack.settle()
     assert "nothing" in slack.fake.ephemerals(devon)[-1].text
-    record(f"forget-me ({engine_of(slack.settings.database_url)})", posts_erased=len(erased),
-           posts_kept_as_counts=len(posts), personal_details_left_in_slack=0)
+    record(
+        f"forget-me ({engine_of(slack.settings.database_url)})",
+        posts_erased=len(erased),
+        posts_kept_as_counts=len(posts),
+        personal_details_left_in_slack=0,
+    )
 
 
 def test_the_worker_purges_closed_posts_after_the_retention_period(pg_slack: SlackDriver) -> None:
@@ -122,13 +133,16 @@ def test_the_worker_purges_closed_posts_after_the_retention_period(pg_slack: Sla
     with slack.services.session_factory() as session:
         post = session.get(Post, 2)
         assert post is not None
-        assert (post.text, post.member_id, post.status) == (PURGED_TEXT, None,
-                                                            PostStatus.FULFILLED)
+        assert (post.text, post.member_id, post.status) == (PURGED_TEXT, None, PostStatus.FULFILLED)
         outcome = session.scalar(select(Outcome))
         assert outcome is not None and outcome.days_saved == 180 and outcome.note is None
         assert [p.text for p in session.scalars(select(Post).where(Post.id != 2))] == [
             "Our information asset register (IAR) template and guidance",
             "Records retention schedule for social care",
         ], "open posts are untouched"
-    record(f"retention purge ({engine_of(settings.database_url)})", closed_posts_purged=1,
-           open_posts_touched=0, days_saved_kept=180)
+    record(
+        f"retention purge ({engine_of(settings.database_url)})",
+        closed_posts_purged=1,
+        open_posts_touched=0,
+        days_saved_kept=180,
+    )

@@ -13,10 +13,10 @@ import pytest
 from slackkit import make_services
 from sqlalchemy import func, select
 
-from bot.errors import InvalidInput, PostLimitReached
-from bot.fakeslack import FakeSlack
-from bot.marketplace import offer_help, publish_post
-from bot.services import Services
+from bot.container import Services
+from bot.devtools.fakeslack import FakeSlack
+from bot.kernel.errors import InvalidInput, PostLimitReached
+from bot.services.marketplace import offer_help, publish_post
 from reliability.ledger import TOPICS
 from reliability.reliability_figures import engine_of, record
 from storage.models import Council, Introduction, Member, Post, PostKind, PostStatus
@@ -40,8 +40,12 @@ def _members(services: Services, count: int) -> list[int]:
             council = Council(name=f"Race Council {n}", short_name=f"Race {n}")
             session.add(council)
             session.flush()
-            member = Member(slack_user_id=f"U0RACE{n:02d}", slack_team_id="T0KMBOT",
-                            name=f"Racer {n}", council_id=council.id)
+            member = Member(
+                slack_user_id=f"U0RACE{n:02d}",
+                slack_team_id="T0KMBOT",
+                name=f"Racer {n}",
+                council_id=council.id,
+            )
             session.add(member)
             session.flush()
             ids.append(member.id)
@@ -75,26 +79,39 @@ def _publish(services: Services, member_id: int, kind: PostKind, text: str) -> C
         with services.session_factory.begin() as session:
             member = session.get(Member, member_id)
             assert member is not None
-            return publish_post(session, member, kind, text, settings=services.settings,
-                                matcher=services.matcher).post.id
+            return publish_post(
+                session, member, kind, text, settings=services.settings, matcher=services.matcher
+            ).post.id
+
     return job
 
 
 def test_one_member_on_two_devices_cannot_pass_the_cap(services: Services) -> None:
     (member_id,) = _members(services, 1)
     cap = services.settings.max_open_posts
-    jobs = [_publish(services, member_id, PostKind.WANT, f"Device {d} want {n} {TOPICS[n]}")
-            for d in range(2) for n in range(6)]
+    jobs = [
+        _publish(services, member_id, PostKind.WANT, f"Device {d} want {n} {TOPICS[n]}")
+        for d in range(2)
+        for n in range(6)
+    ]
     results = _all_at_once(jobs)
     outcomes = Counter(type(r).__name__ for r in results)
     assert outcomes == {"int": cap, "PostLimitReached": len(jobs) - cap}, outcomes
     with services.session_factory() as session:
-        stored = session.scalar(select(func.count()).select_from(Post).where(
-            Post.member_id == member_id, Post.status == PostStatus.OPEN))
+        stored = session.scalar(
+            select(func.count())
+            .select_from(Post)
+            .where(Post.member_id == member_id, Post.status == PostStatus.OPEN)
+        )
     assert stored == cap
-    record(f"cap on two devices ({engine_of(services.settings.database_url)})",
-           posts_tried_at_once=len(jobs), stored=stored, refused=len(jobs) - cap, cap=cap,
-           over_cap=stored - cap)
+    record(
+        f"cap on two devices ({engine_of(services.settings.database_url)})",
+        posts_tried_at_once=len(jobs),
+        stored=stored,
+        refused=len(jobs) - cap,
+        cap=cap,
+        over_cap=stored - cap,
+    )
 
 
 def test_many_members_posting_at_once_lose_nothing(services: Services) -> None:
@@ -102,8 +119,11 @@ def test_many_members_posting_at_once_lose_nothing(services: Services) -> None:
     jobs = []
     for n, member_id in enumerate(members):
         jobs.append(_publish(services, member_id, PostKind.OFFER, f"Our {TOPICS[n]}"))
-        jobs.append(_publish(services, member_id, PostKind.WANT,
-                             f"Looking for a {TOPICS[(n + 1) % len(TOPICS)]}"))
+        jobs.append(
+            _publish(
+                services, member_id, PostKind.WANT, f"Looking for a {TOPICS[(n + 1) % len(TOPICS)]}"
+            )
+        )
     results = _all_at_once(jobs)
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
@@ -112,9 +132,14 @@ def test_many_members_posting_at_once_lose_nothing(services: Services) -> None:
         pairs = session.execute(select(Introduction.want_id, Introduction.offer_id)).all()
     assert stored == len(jobs)
     assert len(pairs) == len(set(pairs))
-    record(f"members posting at once ({engine_of(services.settings.database_url)})",
-           threads=len(jobs), posts_stored=stored, lost=len(jobs) - stored,
-           introductions=len(pairs), introduced_twice=len(pairs) - len(set(pairs)))
+    record(
+        f"members posting at once ({engine_of(services.settings.database_url)})",
+        threads=len(jobs),
+        posts_stored=stored,
+        lost=len(jobs) - stored,
+        introductions=len(pairs),
+        introduced_twice=len(pairs) - len(set(pairs)),
+    )
 
 
 def test_the_same_pair_is_never_introduced_twice(services: Services) -> None:
@@ -126,8 +151,9 @@ def test_the_same_pair_is_never_introduced_twice(services: Services) -> None:
         with services.session_factory.begin() as session:
             member = session.get(Member, helper)
             assert member is not None
-            intro = offer_help(session, member, want_id, settings=services.settings,
-                               matcher=services.matcher)
+            intro = offer_help(
+                session, member, want_id, settings=services.settings, matcher=services.matcher
+            )
             assert intro is not None
             return intro.id
 
@@ -139,34 +165,49 @@ def test_the_same_pair_is_never_introduced_twice(services: Services) -> None:
     with services.session_factory() as session:
         count = session.scalar(select(func.count()).select_from(Introduction))
     assert count == 1
-    record(f"same pair at once ({engine_of(services.settings.database_url)})",
-           clicks_at_once=8, introductions=count, introduced_twice=count - 1)
+    record(
+        f"same pair at once ({engine_of(services.settings.database_url)})",
+        clicks_at_once=8,
+        introductions=count,
+        introduced_twice=count - 1,
+    )
 
 
 def test_cap_holds_for_many_members_each_overposting(services: Services) -> None:
     members = _members(services, 6)
     cap = services.settings.max_open_posts
-    jobs = [_publish(services, m, PostKind.OFFER, f"Offer {n} on {TOPICS[n % len(TOPICS)]}")
-            for m in members for n in range(cap + 2)]
+    jobs = [
+        _publish(services, m, PostKind.OFFER, f"Offer {n} on {TOPICS[n % len(TOPICS)]}")
+        for m in members
+        for n in range(cap + 2)
+    ]
     results = _all_at_once(jobs)
-    unexpected = [r for r in results if isinstance(r, Exception)
-                  and not isinstance(r, PostLimitReached)]
+    unexpected = [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, PostLimitReached)
+    ]
     assert not unexpected, unexpected
     with services.session_factory() as session:
-        per_member = dict(session.execute(
-            select(Post.member_id, func.count()).group_by(Post.member_id)).all())
+        per_member = dict(
+            session.execute(select(Post.member_id, func.count()).group_by(Post.member_id)).all()
+        )
     assert per_member == {m: cap for m in members}
-    record(f"cap with many members ({engine_of(services.settings.database_url)})",
-           threads=len(jobs), members=len(members), stored=sum(per_member.values()),
-           over_cap=sum(max(0, v - cap) for v in per_member.values()))
+    record(
+        f"cap with many members ({engine_of(services.settings.database_url)})",
+        threads=len(jobs),
+        members=len(members),
+        stored=sum(per_member.values()),
+        over_cap=sum(max(0, v - cap) for v in per_member.values()),
+    )
 
 
 def test_a_new_member_posting_from_two_devices_at_once_loses_nothing(pg_slack: Any) -> None:
     slack = pg_slack
     user = slack.user("U0TWODEV", "Two Devices", "two.devices@devon.gov.uk")
     for n in range(3):
-        assert slack.slash(user, "/offer", f"Our records retention schedule, version {n}"
-                           ).status == 200
+        assert (
+            slack.slash(user, "/offer", f"Our records retention schedule, version {n}").status
+            == 200
+        )
     slack.settle()
     with slack.services.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == 3

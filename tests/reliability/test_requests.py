@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 from slackkit import SlackDriver, make_services
 
-from bot import ids
 from bot.app import create_web
+from bot.slack import ids
 from reliability.ledger import SIGNING_SECRET, settings_for, snapshot
 from reliability.reliability_figures import engine_of, record
 from storage.models import Introduction, Post
@@ -19,11 +19,18 @@ MARKET = "C0MARKET"
 
 
 def _slash_body(slack: SlackDriver, user: str, text: str, team: str = "T0KMBOT") -> str:
-    return urlencode({
-        "team_id": team, "channel_id": MARKET, "user_id": user, "command": "/offer",
-        "text": text, "response_url": slack.fake.new_response_url(user=user, channel=MARKET),
-        "trigger_id": slack.fake.new_trigger_id(user=user), "api_app_id": "A0KMBOT",
-    })
+    return urlencode(
+        {
+            "team_id": team,
+            "channel_id": MARKET,
+            "user_id": user,
+            "command": "/offer",
+            "text": text,
+            "response_url": slack.fake.new_response_url(user=user, channel=MARKET),
+            "trigger_id": slack.fake.new_trigger_id(user=user),
+            "api_app_id": "A0KMBOT",
+        }
+    )
 
 
 FORM = "application/x-www-form-urlencoded"
@@ -38,13 +45,26 @@ def test_forged_stale_malformed_and_replayed_requests_are_refused(pg_slack: Slac
     body = _slash_body(slack, devon, "Our records retention schedule")
     good = slack.signed_headers(body, FORM)
     cases.append(("forged signature", {**good, "x-slack-signature": "v0=" + "0" * 64}))
-    cases.append(("signed with another secret", {**good, "x-slack-signature":
-                  slack.verifier.generate_signature(timestamp=str(now), body=body + "x")}))
+    cases.append(
+        (
+            "signed with another secret",
+            {
+                **good,
+                "x-slack-signature": slack.verifier.generate_signature(
+                    timestamp=str(now), body=body + "x"
+                ),
+            },
+        )
+    )
     cases.append(("no signature", {k: v for k, v in good.items() if k != "x-slack-signature"}))
-    cases.append(("no timestamp", {k: v for k, v in good.items()
-                                   if k != "x-slack-request-timestamp"}))
-    for label, ts in (("stale by 6 minutes", now - 360), ("stale by a day", now - 86400),
-                      ("from the future", now + 3600)):
+    cases.append(
+        ("no timestamp", {k: v for k, v in good.items() if k != "x-slack-request-timestamp"})
+    )
+    for label, ts in (
+        ("stale by 6 minutes", now - 360),
+        ("stale by a day", now - 86400),
+        ("from the future", now + 3600),
+    ):
         cases.append((label, slack.signed_headers(body, FORM, timestamp=ts)))
     for raw in ("abc", "", "1.5e9", "-1", "99999999999999999999999", " 1700000000", "１２３"):
         headers = dict(good)
@@ -74,8 +94,13 @@ def test_forged_stale_malformed_and_replayed_requests_are_refused(pg_slack: Slac
         assert session.query(Post).count() == 1
     assert len(slack.fake.messages(MARKET)) == 1
     engine = engine_of(slack.settings.database_url)
-    record(f"forged, stale, malformed and replayed requests ({engine})",
-           requests_refused=len(cases) + 2, accepted=1, posts_stored=1, changed_by_refused=0)
+    record(
+        f"forged, stale, malformed and replayed requests ({engine})",
+        requests_refused=len(cases) + 2,
+        accepted=1,
+        posts_stored=1,
+        changed_by_refused=0,
+    )
 
 
 def test_requests_from_another_workspace_are_refused(database_url: str, fake_slack: Any) -> None:
@@ -86,20 +111,35 @@ def test_requests_from_another_workspace_are_refused(database_url: str, fake_sla
         before = snapshot(slack)
         body = _slash_body(slack, devon, "Records retention schedule", team="T0ELSEWHERE")
         assert slack.send(body, FORM).status == 403
-        payload = {"type": "block_actions", "user": {"id": devon, "team_id": "T0ELSEWHERE"},
-                   "team": {"id": "T0ELSEWHERE"}, "api_app_id": "A0KMBOT",
-                   "trigger_id": slack.fake.new_trigger_id(user=devon),
-                   "actions": [{"type": "button", "action_id": ids.ACT_WITHDRAW,
-                                "block_id": "b", "value": "1", "action_ts": "1"}]}
+        payload = {
+            "type": "block_actions",
+            "user": {"id": devon, "team_id": "T0ELSEWHERE"},
+            "team": {"id": "T0ELSEWHERE"},
+            "api_app_id": "A0KMBOT",
+            "trigger_id": slack.fake.new_trigger_id(user=devon),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": ids.ACT_WITHDRAW,
+                    "block_id": "b",
+                    "value": "1",
+                    "action_ts": "1",
+                }
+            ],
+        }
         assert slack.interaction(payload).status == 403
         slack.settle()
         assert snapshot(slack) == before
-        assert slack.send(_slash_body(slack, devon, "Records retention schedule"),
-                          FORM).status == 200
+        assert (
+            slack.send(_slash_body(slack, devon, "Records retention schedule"), FORM).status == 200
+        )
         slack.settle()
         assert len(slack.fake.messages(MARKET)) == 1
-        record(f"other workspaces ({engine_of(database_url)})", requests_refused=2,
-               changed_by_refused=0)
+        record(
+            f"other workspaces ({engine_of(database_url)})",
+            requests_refused=2,
+            changed_by_refused=0,
+        )
     finally:
         slack.close()
 
@@ -121,8 +161,14 @@ def _market(slack: SlackDriver) -> tuple[str, str, str]:
 
 
 # Every button id in bot/ids.py (ids inside modals, paired with a BLK_ id, are form fields).
-ACTIONS = sorted(v for k, v in vars(ids).items() if k.startswith("ACT_") and isinstance(v, str)
-                 and "BLK_" + k[4:] not in vars(ids) and v != ids.ACT_COUNCIL_PICK)
+ACTIONS = sorted(
+    v
+    for k, v in vars(ids).items()
+    if k.startswith("ACT_")
+    and isinstance(v, str)
+    and "BLK_" + k[4:] not in vars(ids)
+    and v != ids.ACT_COUNCIL_PICK
+)
 # Open to anyone by design: offering help opens a form; opening the post form posts nothing.
 OPEN_TO_ALL = {ids.ACT_CAN_HELP, ids.ACT_INTERESTED, ids.ACT_NUDGE_HELP, ids.ACT_OPEN_POST_MODAL}
 
@@ -132,8 +178,18 @@ def test_every_button_refuses_someone_it_does_not_belong_to(pg_slack: SlackDrive
     _devon, _lewisham, stranger = _market(slack)
     with slack.services.session_factory() as session:
         intro = session.query(Introduction).one()
-        targets = [str(intro.id), str(intro.want_id), str(intro.offer_id), "1", "2", "#2",
-                   "999999", "-1", "abc", ""]
+        targets = [
+            str(intro.id),
+            str(intro.want_id),
+            str(intro.offer_id),
+            "1",
+            "2",
+            "#2",
+            "999999",
+            "-1",
+            "abc",
+            "",
+        ]
     before = snapshot(slack)
     clicks = 0
     for action in ACTIONS:
@@ -154,27 +210,48 @@ def test_every_button_refuses_someone_it_does_not_belong_to(pg_slack: SlackDrive
         if callback in (ids.VIEW_POST, ids.VIEW_JOIN):
             continue  # anyone may post, or join
         for meta in targets:
-            view = {"id": "V0X", "type": "modal", "callback_id": callback,
-                    "private_metadata": meta, "title": {"type": "plain_text", "text": "x"},
-                    "blocks": []}
-            values = {ids.BLK_DAYS: {ids.ACT_DAYS: {"type": "plain_text_input", "value": "30"}},
-                      ids.BLK_NOTE: {ids.ACT_NOTE: {"type": "plain_text_input", "value": "hi"}}}
+            view = {
+                "id": "V0X",
+                "type": "modal",
+                "callback_id": callback,
+                "private_metadata": meta,
+                "title": {"type": "plain_text", "text": "x"},
+                "blocks": [],
+            }
+            values = {
+                ids.BLK_DAYS: {ids.ACT_DAYS: {"type": "plain_text_input", "value": "30"}},
+                ids.BLK_NOTE: {ids.ACT_NOTE: {"type": "plain_text_input", "value": "hi"}},
+            }
             assert slack.submit(stranger, view, values).status < 500
             views += 1
     slack.settle()
     assert snapshot(slack) == before, "a stranger's form changed something"
-    record(f"buttons and modals refuse strangers ({engine_of(slack.settings.database_url)})",
-           buttons_checked=len(set(ACTIONS) - OPEN_TO_ALL),
-           buttons_open_to_all=len(OPEN_TO_ALL & set(ACTIONS)), clicks=clicks,
-           modal_submissions=views, changed=0)
+    record(
+        f"buttons and modals refuse strangers ({engine_of(slack.settings.database_url)})",
+        buttons_checked=len(set(ACTIONS) - OPEN_TO_ALL),
+        buttons_open_to_all=len(OPEN_TO_ALL & set(ACTIONS)),
+        clicks=clicks,
+        modal_submissions=views,
+        changed=0,
+    )
 
 
 def test_admin_command_refuses_members_who_are_not_facilitators(pg_slack: SlackDriver) -> None:
     slack = pg_slack
     _devon, _lewisham, stranger = _market(slack)
     before = snapshot(slack)
-    words = ["", "help", "stats", "export", "remove 1 spam", "introduce 2 1", "facilitator add "
-             "<@U0NORF>", "cop add <#C0IMCOP|im> IM tuesday 10:00", "nudge now #im", "audit"]
+    words = [
+        "",
+        "help",
+        "stats",
+        "export",
+        "remove 1 spam",
+        "introduce 2 1",
+        "facilitator add <@U0NORF>",
+        "cop add <#C0IMCOP|im> IM tuesday 10:00",
+        "nudge now #im",
+        "audit",
+    ]
     for text in words:
         assert slack.slash(stranger, "/km-admin", text).status == 200
     slack.settle()
@@ -184,7 +261,10 @@ def test_admin_command_refuses_members_who_are_not_facilitators(pg_slack: SlackD
     assert len(logged) == len(words) and all("refused" in row for row in logged)
     before.pop("audit_log")
     assert after == before
-    replies = [e.text for e in slack.fake.ephemerals(stranger)][-len(words):]
+    replies = [e.text for e in slack.fake.ephemerals(stranger)][-len(words) :]
     assert all("facilitator" in r.lower() for r in replies), replies
-    record(f"admin command refuses non-facilitators ({engine_of(slack.settings.database_url)})",
-           commands_tried=len(words), changed=0)
+    record(
+        f"admin command refuses non-facilitators ({engine_of(slack.settings.database_url)})",
+        commands_tried=len(words),
+        changed=0,
+    )

@@ -9,18 +9,24 @@ import pytest
 from slackkit import SlackDriver
 from sqlalchemy import func, select
 
-from bot.communities import add_community
-from bot.delivery import Deliverer, make_client
-from bot.fakeslack import FAULT_KINDS
-from bot.freshness import send_expiry_reminders
-from bot.nudges import send_nudge_now
+from bot.devtools.fakeslack import FAULT_KINDS
+from bot.outbox.delivery import Deliverer, make_client
+from bot.services.communities import add_community
+from bot.services.nudges import send_nudge_now
+from bot.services.reminders import send_expiry_reminders
 from reliability.ledger import DOMAINS, TOPICS, delivered, reconcile
 from reliability.reliability_figures import engine_of, record
 from storage.models import OutboxMessage, utcnow
 
 MARKET = "C0MARKET"
-DELIVERY_METHODS = ("chat.postMessage", "chat.update", "conversations.history",
-                    "conversations.replies", "conversations.open", "conversations.list")
+DELIVERY_METHODS = (
+    "chat.postMessage",
+    "chat.update",
+    "conversations.history",
+    "conversations.replies",
+    "conversations.open",
+    "conversations.list",
+)
 CLIENT_TIMEOUT = 0.5  # seconds; the fake's "slow" fault answers after 1.2 s, past it
 
 
@@ -35,10 +41,10 @@ def wait_for_listeners(slack: SlackDriver, timeout: float = 10.0) -> None:
 
 def fast_deliverer(slack: SlackDriver) -> Deliverer:
     """A deliverer whose client gives up quickly, so the fake's slow fault is a timeout."""
-    client = make_client(slack.settings.slack_bot_token, slack.fake.url,
-                         timeout=CLIENT_TIMEOUT)  # type: ignore[arg-type]
-    deliverer = Deliverer(client, slack.services.session_factory, backoff_base=0.05,
-                          backoff_cap=0.5)
+    client = make_client(slack.settings.slack_bot_token, slack.fake.url, timeout=CLIENT_TIMEOUT)  # type: ignore[arg-type]
+    deliverer = Deliverer(
+        client, slack.services.session_factory, backoff_base=0.05, backoff_cap=0.5
+    )
     slack.services.deliverer = deliverer
     return deliverer
 
@@ -51,8 +57,14 @@ def test_every_card_introduction_nudge_and_reminder_arrives_once_with_a_third_fa
     fast_deliverer(slack)
     fake.add_channel("C0IMCOP", "im-cop")
     fake.add_channel("C0CFCOP", "cf-cop")
-    fake.set_faults(rate=0.33, kinds=FAULT_KINDS, seed=seed, retry_after=1, slow_seconds=1.2,
-                    methods=DELIVERY_METHODS)
+    fake.set_faults(
+        rate=0.33,
+        kinds=FAULT_KINDS,
+        seed=seed,
+        retry_after=1,
+        slow_seconds=1.2,
+        methods=DELIVERY_METHODS,
+    )
     users = []
     for n, (domain, _council) in enumerate(DOMAINS[:8]):
         users.append(slack.user(f"U0M{n:03d}", f"Member {n}", f"member{n}@{domain}"))
@@ -61,8 +73,10 @@ def test_every_card_introduction_nudge_and_reminder_arrives_once_with_a_third_fa
     for n, user in enumerate(users):
         assert slack.slash(user, "/offer", f"Our {TOPICS[n]}").status == 200
         wait_for_listeners(slack)
-        assert slack.slash(user, "/want", f"Looking for a {TOPICS[(n + 1) % len(users)]}").status \
+        assert (
+            slack.slash(user, "/want", f"Looking for a {TOPICS[(n + 1) % len(users)]}").status
             == 200
+        )
         wait_for_listeners(slack)
     started = time.monotonic()
     slack.settle(timeout=40)
@@ -73,11 +87,19 @@ def test_every_card_introduction_nudge_and_reminder_arrives_once_with_a_third_fa
     now = utcnow()
     with slack.services.session_factory.begin() as session:
         for channel, area in (("C0IMCOP", "IM"), ("C0CFCOP", "CF")):
-            community = add_community(session, channel_id=channel, name=channel.lower(),
-                                      area=area, weekday=1, time_of_day="10:00", now=now)
+            community = add_community(
+                session,
+                channel_id=channel,
+                name=channel.lower(),
+                area=area,
+                weekday=1,
+                time_of_day="10:00",
+                now=now,
+            )
             send_nudge_now(session, community, settings=slack.settings, now=now)
     reminders = send_expiry_reminders(
-        slack.services.session_factory, settings=slack.settings,
+        slack.services.session_factory,
+        settings=slack.settings,
         now=now + timedelta(days=slack.settings.expiry_days - 2),
     )
     assert reminders >= 10
@@ -120,9 +142,15 @@ def test_every_card_introduction_nudge_and_reminder_arrives_once_with_a_third_fa
     assert faults >= len(calls) * 0.2, "the fault plan should have bitten"
     record(
         f"slack faults ({engine_of(slack.settings.database_url)})",
-        messages_owed=ledger.owed, posted=ledger.posted, updates=ledger.updates,
-        introductions_in_order=in_order, slack_calls=len(calls), send_attempts=attempts,
+        messages_owed=ledger.owed,
+        posted=ledger.posted,
+        updates=ledger.updates,
+        introductions_in_order=in_order,
+        slack_calls=len(calls),
+        send_attempts=attempts,
         faults_injected=faults,
         **{f"faults_{k}": v for k, v in sorted(fake.faults_injected.items())},
-        seconds=round(took, 1), lost=len(ledger.lost), duplicated=len(ledger.duplicated),
+        seconds=round(took, 1),
+        lost=len(ledger.lost),
+        duplicated=len(ledger.duplicated),
     )

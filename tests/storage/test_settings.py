@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import ConfigError, Settings
+from bot.kernel.settings import ConfigError, Settings
 
 
 def test_defaults_use_a_sqlite_file_in_the_working_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

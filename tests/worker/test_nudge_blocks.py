@@ -6,15 +6,23 @@ from datetime import UTC, datetime
 
 from slackkit import validate_blocks
 
-from bot import ids, nudge_blocks
-from bot.blocks import PostView
+from bot.slack import ids
+from bot.slack import worker_messages as nudge_blocks
+from bot.slack.blocks import PostView
 
 WHEN = datetime(2027, 4, 12, 9, 0, tzinfo=UTC)
 
 
 def _post(n: int, kind: str = "want", text: str = "A data quality framework") -> PostView:
-    return PostView(id=n, kind=kind, text=text, council="Devon County Council",
-                    author_slack_id="U0JO", area="IM", expires_at=WHEN)
+    return PostView(
+        id=n,
+        kind=kind,
+        text=text,
+        council="Devon County Council",
+        author_slack_id="U0JO",
+        area="IM",
+        expires_at=WHEN,
+    )
 
 
 def test_a_nudge_with_wants_has_a_help_button_for_each_shown_want() -> None:
@@ -62,8 +70,9 @@ def test_expired_and_kept_open_messages() -> None:
 
 
 def test_the_digest_full_and_empty() -> None:
-    full = nudge_blocks.weekly_digest(WHEN, [_post(n, text="<x> & y") for n in range(1, 15)],
-                                      [_post(20)], more_unmatched=2)
+    full = nudge_blocks.weekly_digest(
+        WHEN, [_post(n, text="<x> & y") for n in range(1, 15)], [_post(20)], more_unmatched=2
+    )
     validate_blocks(full["blocks"])
     body = str(full["blocks"])
     assert "New in the last week (14)" in body and "…and 4 more." in body

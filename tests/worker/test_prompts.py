@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from bot.communities import builtin_prompts
-from bot.settings import KNOWLEDGE_AREAS
+from bot.kernel.settings import KNOWLEDGE_AREAS
+from bot.services.communities import builtin_prompts
 
 AMERICAN = re.compile(
     r"\b(organiz\w*|color\w*|center\w*|program|programs|favor\w*|behavior\w*|analyz\w*|"

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from workerkit import MARKET, WorkerWorld, text_of, utc, world_fixture  # noqa: F401 - a fixture
 
-from bot import ids
-from bot.fakeslack import Message
-from bot.freshness import expire_posts, send_expiry_reminders, send_weekly_digest
+from bot.devtools.fakeslack import Message
+from bot.services.reminders import expire_posts, send_expiry_reminders, send_weekly_digest
+from bot.slack import ids
 from storage.models import Member, Post, PostKind, PostStatus
 
 
@@ -48,8 +48,12 @@ def _stored(slack: SlackDriver, post_id: int) -> Post:
 
 
 def _buttons(message: Message) -> list[tuple[str, str, str]]:
-    return [(e["text"]["text"], e["action_id"], e["value"])
-            for b in message.blocks or [] if b["type"] == "actions" for e in b["elements"]]
+    return [
+        (e["text"]["text"], e["action_id"], e["value"])
+        for b in message.blocks or []
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
 
 
 def test_the_owner_is_reminded_before_expiry_with_three_buttons(pg_slack: SlackDriver) -> None:
@@ -81,8 +85,9 @@ def test_still_needed_keeps_the_post_open_for_another_period(pg_slack: SlackDriv
     reminder = _remind(pg_slack, post)
 
     before = pg_slack.services.clock()
-    pg_slack.click(devon, ids.ACT_STILL_NEEDED, str(post.id), channel=reminder.channel,
-                   message_ts=reminder.ts)
+    pg_slack.click(
+        devon, ids.ACT_STILL_NEEDED, str(post.id), channel=reminder.channel, message_ts=reminder.ts
+    )
     pg_slack.settle()
 
     kept = _stored(pg_slack, post.id)
@@ -97,10 +102,14 @@ def test_still_needed_keeps_the_post_open_for_another_period(pg_slack: SlackDriv
     assert card.edited and kept.expires_at.strftime("%-d %b %Y") in text_of(card)
     # And the next reminder comes before the new date, once.
     factory, settings = pg_slack.services.session_factory, pg_slack.settings
-    assert send_expiry_reminders(factory, settings=settings,
-                                 now=kept.expires_at - timedelta(days=8)) == 0
-    assert send_expiry_reminders(factory, settings=settings,
-                                 now=kept.expires_at - timedelta(days=6)) == 1
+    assert (
+        send_expiry_reminders(factory, settings=settings, now=kept.expires_at - timedelta(days=8))
+        == 0
+    )
+    assert (
+        send_expiry_reminders(factory, settings=settings, now=kept.expires_at - timedelta(days=6))
+        == 1
+    )
 
 
 def test_fulfilled_on_the_reminder_closes_the_want_and_asks_what_it_saved(
@@ -109,8 +118,9 @@ def test_fulfilled_on_the_reminder_closes_the_want_and_asks_what_it_saved(
     devon = pg_slack.user("U0DEVON", "Jo Bloggs", "jo.bloggs@devon.gov.uk")
     post = _post(pg_slack, devon, "/want", "A records retention schedule for adult social care")
     reminder = _remind(pg_slack, post)
-    pg_slack.click(devon, ids.ACT_FULFILLED, str(post.id), channel=reminder.channel,
-                   message_ts=reminder.ts)
+    pg_slack.click(
+        devon, ids.ACT_FULFILLED, str(post.id), channel=reminder.channel, message_ts=reminder.ts
+    )
     pg_slack.settle()
     assert _stored(pg_slack, post.id).status == PostStatus.FULFILLED
     modal = pg_slack.last_modal()
@@ -123,13 +133,15 @@ def test_withdraw_on_the_reminder_withdraws_the_post(pg_slack: SlackDriver) -> N
     devon = pg_slack.user("U0DEVON", "Jo Bloggs", "jo.bloggs@devon.gov.uk")
     post = _post(pg_slack, devon, "/want", "A records retention schedule for adult social care")
     reminder = _remind(pg_slack, post)
-    pg_slack.click(devon, ids.ACT_WITHDRAW, str(post.id), channel=reminder.channel,
-                   message_ts=reminder.ts)
+    pg_slack.click(
+        devon, ids.ACT_WITHDRAW, str(post.id), channel=reminder.channel, message_ts=reminder.ts
+    )
     pg_slack.settle()
     assert _stored(pg_slack, post.id).status == PostStatus.WITHDRAWN
     assert "This want is withdrawn." in text_of(pg_slack.fake.messages(MARKET)[0])
-    assert any(f"Closed Want #{post.id} as withdrawn" in e.text
-               for e in pg_slack.fake.ephemerals(devon))
+    assert any(
+        f"Closed Want #{post.id} as withdrawn" in e.text for e in pg_slack.fake.ephemerals(devon)
+    )
 
 
 def test_someone_else_cannot_keep_a_post_open(pg_slack: SlackDriver) -> None:
@@ -161,8 +173,13 @@ def test_a_post_expires_after_its_reminder_and_can_be_reopened(pg_slack: SlackDr
     validate_blocks(notice[0].blocks)
     assert _buttons(notice[0]) == [("Still needed — reopen", ids.ACT_STILL_NEEDED, str(post.id))]
 
-    pg_slack.click(devon, ids.ACT_STILL_NEEDED, str(post.id), channel=notice[0].channel,
-                   message_ts=notice[0].ts)
+    pg_slack.click(
+        devon,
+        ids.ACT_STILL_NEEDED,
+        str(post.id),
+        channel=notice[0].channel,
+        message_ts=notice[0].ts,
+    )
     pg_slack.settle()
     reopened = _stored(pg_slack, post.id)
     assert reopened.status == PostStatus.OPEN
@@ -201,8 +218,7 @@ def test_a_post_nobody_can_be_asked_about_simply_expires(world: WorkerWorld) -> 
     created = utc(2027, 1, 1, 12)
     world.post(jo, "A records retention schedule", created_at=created)
     factory, settings = world.services.session_factory, world.settings
-    assert send_expiry_reminders(factory, settings=settings,
-                                 now=created + timedelta(days=85)) == 0
+    assert send_expiry_reminders(factory, settings=settings, now=created + timedelta(days=85)) == 0
     expired = created + timedelta(days=90, seconds=1)
     assert expire_posts(factory, settings=settings, now=expired) == 1
 
@@ -215,15 +231,27 @@ def test_the_weekly_digest_lists_new_and_unmatched_posts_once_on_monday_morning(
     jo = world.member("U0JO", devon, "Jo Bloggs")
     sam = world.member("U0SAM", leeds, "Sam Patel")
     monday = utc(2027, 1, 11, 9, 0)  # 09:00 GMT
-    world.post(jo, "An old want nobody has met: a data quality framework",
-               created_at=monday - timedelta(days=30))
-    met = world.post(jo, "An old want that was met: a retention schedule",
-                     created_at=monday - timedelta(days=20))
-    offer = world.post(sam, "An old offer: our retention schedule", kind=PostKind.OFFER,
-                       created_at=monday - timedelta(days=19))
+    world.post(
+        jo,
+        "An old want nobody has met: a data quality framework",
+        created_at=monday - timedelta(days=30),
+    )
+    met = world.post(
+        jo, "An old want that was met: a retention schedule", created_at=monday - timedelta(days=20)
+    )
+    offer = world.post(
+        sam,
+        "An old offer: our retention schedule",
+        kind=PostKind.OFFER,
+        created_at=monday - timedelta(days=19),
+    )
     world.confirm(met, offer)
-    world.post(sam, "A new offer: lessons-learnt toolkit & <templates>", kind=PostKind.OFFER,
-               created_at=monday - timedelta(days=2))
+    world.post(
+        sam,
+        "A new offer: lessons-learnt toolkit & <templates>",
+        kind=PostKind.OFFER,
+        created_at=monday - timedelta(days=2),
+    )
     factory, settings = world.services.session_factory, world.settings
 
     # Last week's digest is long past its window, and this week's is not due yet.

@@ -8,9 +8,9 @@ from slackkit import SlackDriver, validate_view
 from sqlalchemy import select, update
 from workerkit import IM_CHANNEL, MARKET, text_of
 
-from bot import ids
-from bot.communities import add_community
-from bot.nudges import next_slot, run_due_nudges
+from bot.services.communities import add_community
+from bot.services.nudges import next_slot, run_due_nudges
+from bot.slack import ids
 from storage.models import CommunityOfPractice, Post
 
 
@@ -24,11 +24,19 @@ def _nudge_with_a_want(slack: SlackDriver) -> tuple[str, str, int]:
     with slack.services.session_factory.begin() as session:
         want_id = session.scalars(select(Post.id)).one()
         session.execute(update(Post).values(area="IM"))
-        community = add_community(session, channel_id=IM_CHANNEL, name="im-cop", area="IM",
-                                  weekday=1, time_of_day="10:00", now=now - timedelta(days=8))
+        community = add_community(
+            session,
+            channel_id=IM_CHANNEL,
+            name="im-cop",
+            area="IM",
+            weekday=1,
+            time_of_day="10:00",
+            now=now - timedelta(days=8),
+        )
         slot = next_slot(community, now)
-    outcomes = run_due_nudges(slack.services.session_factory, settings=slack.settings,
-                              now=slot + timedelta(seconds=5))
+    outcomes = run_due_nudges(
+        slack.services.session_factory, settings=slack.settings, now=slot + timedelta(seconds=5)
+    )
     assert [o.status for o in outcomes] == ["sent"]
     slack.settle()
     return devon, lewisham, want_id

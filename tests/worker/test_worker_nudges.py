@@ -18,8 +18,7 @@ from workerkit import (  # noqa: F401 - world_fixture provides the world fixture
     world_fixture,
 )
 
-from bot import ids
-from bot.communities import (
+from bot.services.communities import (
     add_prompt,
     ensure_builtin_prompts,
     find_community,
@@ -27,7 +26,8 @@ from bot.communities import (
     set_paused,
     set_slot,
 )
-from bot.nudges import latest_slot, next_slot, run_due_nudges, send_nudge_now
+from bot.services.nudges import latest_slot, next_slot, run_due_nudges, send_nudge_now
+from bot.slack import ids
 from storage.models import CommunityOfPractice, NudgeRun, OutboxMessage, PostKind
 
 # Tuesday 12 January 2027, 10:00 GMT (= 10:00 UTC): the default community's slot.
@@ -46,17 +46,24 @@ def test_the_weekly_slot_sends_one_nudge_with_a_prompt_and_the_waiting_wants(
     world: WorkerWorld,
 ) -> None:
     jo, sam = _wants(world)
-    world.post(jo, "A template information asset register for a small district",
-               created_at=SLOT - timedelta(days=20))
-    met = world.post(jo, "Retention schedule for planning files",
-                     created_at=SLOT - timedelta(days=9))
-    offer = world.post(sam, "Our retention schedule", kind=PostKind.OFFER,
-                       created_at=SLOT - timedelta(days=8))
+    world.post(
+        jo,
+        "A template information asset register for a small district",
+        created_at=SLOT - timedelta(days=20),
+    )
+    met = world.post(
+        jo, "Retention schedule for planning files", created_at=SLOT - timedelta(days=9)
+    )
+    offer = world.post(
+        sam, "Our retention schedule", kind=PostKind.OFFER, created_at=SLOT - timedelta(days=8)
+    )
     world.confirm(met, offer)
-    world.post(sam, "Customer journey maps for council tax", area="CF",
-               created_at=SLOT - timedelta(days=3))
-    world.post(sam, "Help with <!channel> & metadata <b>standards</b>",
-               created_at=SLOT - timedelta(days=2))
+    world.post(
+        sam, "Customer journey maps for council tax", area="CF", created_at=SLOT - timedelta(days=3)
+    )
+    world.post(
+        sam, "Help with <!channel> & metadata <b>standards</b>", created_at=SLOT - timedelta(days=2)
+    )
     world.community()
 
     assert world.run(SLOT - timedelta(minutes=1)) == []
@@ -98,10 +105,10 @@ def test_prompts_rotate_week_by_week_and_include_the_facilitators_own(
     with world.services.session_factory.begin() as session:
         assert ensure_builtin_prompts(session) >= 24  # as the worker does when it starts
         assert ensure_builtin_prompts(session) == 0
-        own = add_prompt(session, "What one change to your records policy would save you a day?",
-                         area="IM")
-        add_prompt(session, "A prompt only for the Customer Focus community, thank you.",
-                   area="CF")
+        own = add_prompt(
+            session, "What one change to your records policy would save you a day?", area="IM"
+        )
+        add_prompt(session, "A prompt only for the Customer Focus community, thank you.", area="CF")
         own_id = own.id
     with world.services.session_factory() as session:
         bank = [p.id for p in list_prompts(session, "IM")]
@@ -147,16 +154,16 @@ def test_slots_keep_local_time_across_the_spring_and_autumn_clock_changes(
 
 
 def test_a_bank_holiday_is_skipped_for_the_communitys_own_nation(
-    world: WorkerWorld, caplog: pytest.LogCaptureFixture,
+    world: WorkerWorld,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Monday 3 May 2027 is the Early May bank holiday everywhere in the UK.
     monday = world.community(weekday=0)
     # Tuesday 30 November 2027 is St Andrew's Day: a bank holiday in Scotland only.
     later = utc(2027, 11, 29)
-    scots = world.community(CF_CHANNEL, "cf-scotland", area="CF", nation="Scotland",
-                            created=later)
+    scots = world.community(CF_CHANNEL, "cf-scotland", area="CF", nation="Scotland", created=later)
     english = world.community("C0OLCOP", "ol-england", area="OL", created=later)
-    caplog.set_level(logging.INFO, logger="bot.nudges")
+    caplog.set_level(logging.INFO, logger="bot.services.nudges")
 
     outcomes = world.run(utc(2027, 5, 3, 9, 0, 30))  # 10:00 BST
     assert [(o.status, o.reason) for o in outcomes] == [("skipped", "bank holiday: May Day")]
@@ -183,8 +190,9 @@ def test_a_restart_after_sending_does_not_send_again(world: WorkerWorld) -> None
     # A new worker process: new engine, new services, same database.
     restarted = make_services(world.settings)
     try:
-        outcomes = run_due_nudges(restarted.session_factory, settings=world.settings,
-                                  now=SLOT + timedelta(minutes=5))
+        outcomes = run_due_nudges(
+            restarted.session_factory, settings=world.settings, now=SLOT + timedelta(minutes=5)
+        )
         assert outcomes == []
         assert restarted.deliverer is not None
         restarted.deliverer.deliver_due()
@@ -196,13 +204,18 @@ def test_a_restart_after_sending_does_not_send_again(world: WorkerWorld) -> None
 def test_a_restart_between_owing_and_delivering_still_delivers_once(world: WorkerWorld) -> None:
     world.community()
     # The first worker records the slot and owes the nudge, then dies before delivering.
-    outcomes = run_due_nudges(world.services.session_factory, settings=world.settings,
-                              now=SLOT + timedelta(seconds=3))
+    outcomes = run_due_nudges(
+        world.services.session_factory, settings=world.settings, now=SLOT + timedelta(seconds=3)
+    )
     assert [o.status for o in outcomes] == ["sent"] and world.messages(IM_CHANNEL) == []
     restarted = make_services(world.settings)
     try:
-        assert run_due_nudges(restarted.session_factory, settings=world.settings,
-                              now=SLOT + timedelta(minutes=2)) == []
+        assert (
+            run_due_nudges(
+                restarted.session_factory, settings=world.settings, now=SLOT + timedelta(minutes=2)
+            )
+            == []
+        )
         assert restarted.deliverer is not None
         restarted.deliverer.deliver_due()
         restarted.deliverer.deliver_due()
@@ -220,10 +233,11 @@ def test_a_late_start_inside_the_grace_window_sends_late(world: WorkerWorld) -> 
 
 
 def test_a_late_start_after_the_grace_window_skips_and_logs(
-    world: WorkerWorld, caplog: pytest.LogCaptureFixture,
+    world: WorkerWorld,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     cid = world.community()
-    caplog.set_level(logging.WARNING, logger="bot.nudges")
+    caplog.set_level(logging.WARNING, logger="bot.services.nudges")
     outcomes = world.run(SLOT + timedelta(minutes=121))
     assert [o.status for o in outcomes] == ["skipped"]
     assert world.messages(IM_CHANNEL) == []
@@ -255,9 +269,13 @@ def test_two_workers_at_once_send_each_slot_once(world: WorkerWorld) -> None:
     def work(index: int) -> None:
         try:
             barrier.wait(timeout=10)
-            results[index] = list(run_due_nudges(
-                workers[index].session_factory, settings=world.settings,
-                now=SLOT + timedelta(seconds=30)))
+            results[index] = list(
+                run_due_nudges(
+                    workers[index].session_factory,
+                    settings=world.settings,
+                    now=SLOT + timedelta(seconds=30),
+                )
+            )
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -279,8 +297,9 @@ def test_two_workers_at_once_send_each_slot_once(world: WorkerWorld) -> None:
         assert len(world.messages(channel)) == 1, channel
     with world.services.session_factory() as session:
         assert len(list(session.scalars(select(NudgeRun)))) == len(channels)
-        assert len(list(session.scalars(
-            select(OutboxMessage).where(OutboxMessage.kind == "nudge")))) == len(channels)
+        assert len(
+            list(session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "nudge")))
+        ) == len(channels)
 
 
 def test_changes_take_effect_on_the_next_tick_without_a_restart(world: WorkerWorld) -> None:
@@ -293,8 +312,7 @@ def test_changes_take_effect_on_the_next_tick_without_a_restart(world: WorkerWor
     with world.services.session_factory.begin() as session:
         community = find_community(session, "#im-cop")
         set_paused(session, community, False, now=SLOT + timedelta(days=1))
-        set_slot(session, community, weekday=3, time_of_day="2:30pm",
-                 now=SLOT + timedelta(days=1))
+        set_slot(session, community, weekday=3, time_of_day="2:30pm", now=SLOT + timedelta(days=1))
     assert world.run(utc(2027, 1, 14, 14, 29)) == []
     outcomes = world.run(utc(2027, 1, 14, 14, 30, 10))
     assert [(o.status, o.slot) for o in outcomes] == [("sent", utc(2027, 1, 14, 14, 30))]
@@ -313,10 +331,15 @@ def test_send_nudge_now_does_not_use_up_the_weekly_slot(world: WorkerWorld) -> N
     with world.services.session_factory.begin() as session:
         community = session.get(CommunityOfPractice, cid)
         assert community is not None
-        first = send_nudge_now(session, community, settings=world.settings,
-                               now=SLOT - timedelta(hours=1))
-        again = send_nudge_now(session, community, settings=world.settings,
-                               now=SLOT - timedelta(hours=1) + timedelta(seconds=20))
+        first = send_nudge_now(
+            session, community, settings=world.settings, now=SLOT - timedelta(hours=1)
+        )
+        again = send_nudge_now(
+            session,
+            community,
+            settings=world.settings,
+            now=SLOT - timedelta(hours=1) + timedelta(seconds=20),
+        )
         assert first.id == again.id, "a double click sends one nudge"
     world.deliver()
     assert len(world.messages(IM_CHANNEL)) == 1

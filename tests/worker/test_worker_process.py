@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import outbox
-from bot.blocks import notice
-from bot.communities import NATIONS, add_community
-from bot.fakeslack import FakeSlack
-from bot.nudges import bank_holiday
+from bot.devtools.fakeslack import FakeSlack
+from bot.outbox import enqueue as outbox
+from bot.services.communities import NATIONS, add_community
+from bot.services.nudges import bank_holiday
+from bot.slack.blocks import notice
 from storage import db
 from storage.models import Council, Member, Post, PostKind, PostStatus
 
@@ -46,10 +46,16 @@ class Store:
         now = datetime.now(UTC)
         slot = (now - timedelta(minutes=1)).astimezone(ZoneInfo("Europe/London"))
         with self.factory.begin() as session:
-            add_community(session, channel_id=channel, name=name, area=area,
-                          weekday=slot.weekday(), time_of_day=f"{slot:%H:%M}",
-                          nation=_nation_without_a_bank_holiday(slot),
-                          now=now - timedelta(days=1))
+            add_community(
+                session,
+                channel_id=channel,
+                name=name,
+                area=area,
+                weekday=slot.weekday(),
+                time_of_day=f"{slot:%H:%M}",
+                nation=_nation_without_a_bank_holiday(slot),
+                now=now - timedelta(days=1),
+            )
 
 
 @pytest.fixture
@@ -77,10 +83,15 @@ def fake() -> Iterator[FakeSlack]:
 
 def _env(store: Store, fake: FakeSlack) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KMBOT_"))}
-    env.update({
-        "DATABASE_URL": store.url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_API_URL": fake.url,
-        "KMBOT_MARKETPLACE_CHANNEL": MARKET, "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "DATABASE_URL": store.url,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_API_URL": fake.url,
+            "KMBOT_MARKETPLACE_CHANNEL": MARKET,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
@@ -90,39 +101,70 @@ def _seed(store: Store) -> None:
         council = Council(name="Devon County Council", short_name="Devon")
         session.add(council)
         session.flush()
-        member = Member(slack_user_id="U0JO", slack_team_id="T0KMBOT", name="Jo Bloggs",
-                        council_id=council.id)
+        member = Member(
+            slack_user_id="U0JO", slack_team_id="T0KMBOT", name="Jo Bloggs", council_id=council.id
+        )
         session.add(member)
         session.flush()
-        session.add(Post(kind=PostKind.WANT, member_id=member.id, council_id=council.id,
-                         text="A template information asset register", area="IM",
-                         status=PostStatus.OPEN, expires_at=now + timedelta(days=60)))
+        session.add(
+            Post(
+                kind=PostKind.WANT,
+                member_id=member.id,
+                council_id=council.id,
+                text="A template information asset register",
+                area="IM",
+                status=PostStatus.OPEN,
+                expires_at=now + timedelta(days=60),
+            )
+        )
         # Something the web process owed Slack but never delivered (it crashed, say).
-        outbox.enqueue(session, kind="notice", channel=MARKET,
-                       payload=notice("Owed by a web process that went away."))
+        outbox.enqueue(
+            session,
+            kind="notice",
+            channel=MARKET,
+            payload=notice("Owed by a web process that went away."),
+        )
 
 
 def test_the_worker_process_delivers_a_due_nudge_and_stops_cleanly_on_sigterm(
-    store: Store, fake: FakeSlack, tmp_path: Path,
+    store: Store,
+    fake: FakeSlack,
+    tmp_path: Path,
 ) -> None:
     _seed(store)
     store.due_community("C0IMCOP", "im-cop", "IM")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker", "--tick-seconds", "0.5",
-         "--deliver-seconds", "0.5"],
-        cwd=tmp_path, env=_env(store, fake), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "worker",
+            "--tick-seconds",
+            "0.5",
+            "--deliver-seconds",
+            "0.5",
+        ],
+        cwd=tmp_path,
+        env=_env(store, fake),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
-        calls = fake.wait_for("chat.postMessage", timeout=30,
-                              where=lambda c: c.params.get("channel") == "C0IMCOP")
+        calls = fake.wait_for(
+            "chat.postMessage", timeout=30, where=lambda c: c.params.get("channel") == "C0IMCOP"
+        )
         assert len(calls) == 1
         nudge = fake.messages("C0IMCOP")[0]
         body = str(nudge.blocks)
         assert "This week's question for the Information Management community" in body
         assert "A template information asset register" in body and "I can help" in body
-        fake.wait_until(lambda: fake.messages(MARKET), timeout=10,
-                        message="the worker sweeps what others owed Slack")
+        fake.wait_until(
+            lambda: fake.messages(MARKET),
+            timeout=10,
+            message="the worker sweeps what others owed Slack",
+        )
         assert "Owed by a web process" in fake.messages(MARKET)[0].text
 
         # A community added while the worker runs is picked up without a restart.
@@ -142,18 +184,32 @@ def test_the_worker_process_delivers_a_due_nudge_and_stops_cleanly_on_sigterm(
 
 
 def test_worker_once_runs_every_due_job_and_exits(
-    store: Store, fake: FakeSlack, tmp_path: Path,
+    store: Store,
+    fake: FakeSlack,
+    tmp_path: Path,
 ) -> None:
     _seed(store)
     store.due_community("C0IMCOP", "im-cop", "IM")
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--once"], cwd=tmp_path,
-                          env=_env(store, fake), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--once"],
+        cwd=tmp_path,
+        env=_env(store, fake),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "Nudges: 1 sent, 0 skipped." in done.stdout
     assert len(fake.messages("C0IMCOP")) == 1
     assert len(fake.messages(MARKET)) == 1
-    again = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--once"], cwd=tmp_path,
-                           env=_env(store, fake), capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--once"],
+        cwd=tmp_path,
+        env=_env(store, fake),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 0 and "Nudges: 0 sent, 0 skipped." in again.stdout
     assert len(fake.messages("C0IMCOP")) == 1
 
@@ -161,6 +217,12 @@ def test_worker_once_runs_every_due_job_and_exits(
 def test_worker_needs_a_bot_token(store: Store, fake: FakeSlack, tmp_path: Path) -> None:
     env = _env(store, fake)
     del env["SLACK_BOT_TOKEN"]
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--once"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--once"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "SLACK_BOT_TOKEN" in done.stderr

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from workerkit import MARKET, WorkerWorld, text_of, world_fixture  # noqa: F401 - a fixture
 
-from bot.scheduler import Worker
+from bot.worker import Worker
 from storage.models import Introduction, Post, PostKind, PostStatus
 
 
@@ -16,10 +16,15 @@ def test_posts_that_missed_each_other_are_introduced_by_the_next_tick(world: Wor
     devon = world.member("U0DEVON", world.council("Devon County Council"), "Jo Bloggs")
     kent = world.member("U0KENT", world.council("Kent County Council"), "Raj Shah")
     # Stored directly, as two web processes committing at the same instant would leave them.
-    world.post(devon, "Information asset register (IAR) template", kind=PostKind.OFFER,
-               created_at=now - timedelta(minutes=2))
-    want = world.post(kent, "Help setting up an information asset register",
-                      created_at=now - timedelta(minutes=1))
+    world.post(
+        devon,
+        "Information asset register (IAR) template",
+        kind=PostKind.OFFER,
+        created_at=now - timedelta(minutes=2),
+    )
+    want = world.post(
+        kent, "Help setting up an information asset register", created_at=now - timedelta(minutes=1)
+    )
     report = Worker(world.services, clock=lambda: now).tick()
     assert report.missed_introductions == 1
     world.deliver()
@@ -36,10 +41,15 @@ def test_old_posts_are_not_swept(world: WorkerWorld) -> None:
     now = datetime.now(UTC)
     devon = world.member("U0DEVON", world.council("Devon County Council"))
     kent = world.member("U0KENT", world.council("Kent County Council"))
-    world.post(devon, "Information asset register (IAR) template", kind=PostKind.OFFER,
-               created_at=now - timedelta(days=3))
-    world.post(kent, "Help setting up an information asset register",
-               created_at=now - timedelta(days=2))
+    world.post(
+        devon,
+        "Information asset register (IAR) template",
+        kind=PostKind.OFFER,
+        created_at=now - timedelta(days=3),
+    )
+    world.post(
+        kent, "Help setting up an information asset register", created_at=now - timedelta(days=2)
+    )
     assert Worker(world.services, clock=lambda: now).tick().missed_introductions == 0
 
 

@@ -1,0 +1,136 @@
+"""Facilitator commands for ``kmbot``: facilitators, statistics and CSV exports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.kernel.errors import KmbotError
+from bot.kernel.settings import Settings
+from bot.reports import stats
+from bot.services import admin, audit
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def plain(text: str) -> str:
+    """A message written for Slack, made readable in a terminal."""
+    text = _MENTION.sub(r"\1", text).replace("*", "").replace("`", "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _services(settings: Settings) -> Any:
+    """Services with the configured facilitators made facilitators (as at app start)."""
+    from bot.container import build_services
+
+    services = build_services(settings)
+    with services.session_factory.begin() as session:
+        admin.bootstrap_facilitators(session, settings.facilitators, team_id=settings.slack_team_id)
+    return services
+
+
+def cmd_facilitator(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """kmbot facilitator add|remove|list [USER_ID]"""
+    from bot.cli.main import CommandError
+
+    services = _services(settings)
+    try:
+        if args.action == "list":
+            with services.session_factory() as session:
+                members = admin.list_facilitators(session)
+                if not members:
+                    out.write(
+                        "There are no facilitators yet. "
+                        "Add one with `kmbot facilitator add USER_ID`.\n"
+                    )
+                for m in members:
+                    council = m.council.name if m.council else "no council yet"
+                    out.write(f"{m.slack_user_id or '-'}\t{m.name or ''}\t{council}\n")
+            return 0
+        if not args.user_id:
+            raise CommandError(f"Give the Slack user id: kmbot facilitator {args.action} U0123ABCD")
+        try:
+            user_id = admin.parse_user(args.user_id)
+            with services.session_factory.begin() as session:
+                if args.action == "add":
+                    admin.add_facilitator(
+                        session, user_id, actor=audit.CLI_ACTOR, team_id=settings.slack_team_id
+                    )
+                else:
+                    admin.remove_facilitator(
+                        session, user_id, actor=audit.CLI_ACTOR, configured=settings.facilitators
+                    )
+        except KmbotError as exc:
+            raise CommandError(plain(str(exc))) from None
+        verb = "is now a facilitator" if args.action == "add" else "is no longer a facilitator"
+        out.write(f"{user_id} {verb}.\n")
+        return 0
+    finally:
+        services.close()
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """kmbot stats [--json]"""
+    services = _services(settings)
+    try:
+        with services.session_factory() as session:
+            found = stats.collect(session)
+    finally:
+        services.close()
+    if args.json:
+        json.dump(found.as_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(stats.render(found, markdown=False) + "\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """kmbot export --out DIR"""
+    from bot.cli.main import CommandError
+    from bot.reports.export import export_to
+
+    folder = Path(args.out)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{folder} is a file; give a folder for the CSV files.")
+    services = _services(settings)
+    try:
+        with services.session_factory.begin() as session:
+            try:
+                written = export_to(session, folder)
+            except OSError as exc:
+                raise CommandError(f"Cannot write to {folder}: {exc.strerror}") from None
+            audit.record(
+                session,
+                audit.CLI_ACTOR,
+                "export",
+                str(folder)[:120],
+                before=None,
+                after={p.name: n for p, n in written.items()},
+            )
+    finally:
+        services.close()
+    for path, rows in written.items():
+        out.write(f"{path}: {rows} row(s)\n")
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add facilitator, stats and export to the ``kmbot`` parser."""
+    fac = subparsers.add_parser("facilitator", help="the network's facilitators: add, remove, list")
+    fac.add_argument("action", choices=("add", "remove", "list"))
+    fac.add_argument("user_id", nargs="?", help="Slack user id, e.g. U0123ABCD")
+    fac.set_defaults(func=cmd_facilitator)
+
+    st = subparsers.add_parser("stats", help="the marketplace in numbers")
+    st.add_argument("--json", action="store_true", help="print JSON")
+    st.set_defaults(func=cmd_stats)
+
+    ex = subparsers.add_parser(
+        "export", help="write posts, introductions, outcomes and councils as CSV files"
+    )
+    ex.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV files")
+    ex.set_defaults(func=cmd_export)

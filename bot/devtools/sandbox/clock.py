@@ -1,0 +1,224 @@
+"""Simulated time: jump to the next moment the worker has something to do, and do it.
+
+The sandbox's clock runs at the real pace plus an offset. "Run next job" moves the offset on to
+the next scheduled moment (a community's weekly nudge, Monday's digest, an expiry reminder or an
+expiry) and runs every worker job at that moment, as ``kmbot worker`` would on its tick then.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.container import Services
+from storage.models import CommunityOfPractice, Post, PostStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+JOB_KINDS = ("nudge", "digest", "reminder", "expiry")
+
+
+@dataclass(frozen=True)
+class NextJob:
+    """A moment the worker will have something to do."""
+
+    kind: str  # one of JOB_KINDS
+    at: datetime  # UTC
+    label: str
+
+    def as_json(self, zone: ZoneInfo) -> dict[str, Any]:
+        """For the page."""
+        return {
+            "kind": self.kind,
+            "at": self.at.isoformat(),
+            "label": self.label,
+            "when": _when(self.at, zone),
+        }
+
+
+def _optional(module: str, name: str) -> Callable[..., Any] | None:
+    """A worker function, or None while the feature is not in this build."""
+    try:
+        return getattr(importlib.import_module(module), name, None)  # type: ignore[no-any-return]
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def _when(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
+
+
+class SimulatedClock:
+    """The sandbox's clock: real time plus however far the demonstration has jumped."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.offset = timedelta(0)
+        self._lock = threading.Lock()
+        self.zone = ZoneInfo(services.settings.timezone)
+        # Listeners that read the services' clock see the same simulated time as the jobs.
+        services.clock = self.now
+
+    def now(self) -> datetime:
+        """The simulated time, in UTC."""
+        return utcnow() + self.offset
+
+    def describe(self) -> dict[str, Any]:
+        """The clock as the page shows it."""
+        now = self.now()
+        return {
+            "now": now.isoformat(),
+            "text": _when(now, self.zone),
+            "days_ahead": round(self.offset.total_seconds() / 86400, 1),
+        }
+
+    # ------------------------------------------------------------ what is next
+    def upcoming(self) -> list[NextJob]:
+        """The next moment of each kind of job, soonest first."""
+        now = self.now()
+        found: list[NextJob] = []
+        settings = self.services.settings
+        next_slot = _optional("bot.services.nudges", "next_slot")
+        with self.services.session_factory() as session:
+            if next_slot is not None and _optional("bot.services.nudges", "run_due_nudges"):
+                for community in session.scalars(
+                    select(CommunityOfPractice).where(CommunityOfPractice.paused.is_(False))
+                ):
+                    at = next_slot(community, now)
+                    found.append(NextJob("nudge", at, f"Weekly nudge in #{community.name}"))
+            digest_slot = _optional("bot.services.reminders", "digest_slot")
+            if digest_slot is not None and _optional(
+                "bot.services.reminders", "send_weekly_digest"
+            ):
+                at = digest_slot(settings, now) + timedelta(days=7)
+                found.append(NextJob("digest", at, "Weekly digest in the marketplace"))
+            if _optional("bot.services.reminders", "send_expiry_reminders"):
+                soonest = session.scalar(
+                    select(Post.expires_at)
+                    .where(Post.status == PostStatus.OPEN, Post.reminded_at.is_(None))
+                    .order_by(Post.expires_at)
+                    .limit(1)
+                )
+                if soonest is not None:
+                    at = max(
+                        soonest - timedelta(days=settings.reminder_days_before),
+                        now + timedelta(minutes=1),
+                    )
+                    found.append(NextJob("reminder", at, "Expiry reminders"))
+            if _optional("bot.services.reminders", "expire_posts"):
+                soonest = session.scalar(
+                    select(Post.expires_at)
+                    .where(Post.status == PostStatus.OPEN, Post.reminded_at.is_not(None))
+                    .order_by(Post.expires_at)
+                    .limit(1)
+                )
+                if soonest is not None:
+                    found.append(
+                        NextJob(
+                            "expiry",
+                            max(soonest, now + timedelta(minutes=1)),
+                            "Expiring posts past their date",
+                        )
+                    )
+        found.sort(key=lambda j: (j.at, JOB_KINDS.index(j.kind)))
+        # One entry per kind: the soonest.
+        first: dict[str, NextJob] = {}
+        for job in found:
+            first.setdefault(job.kind, job)
+        return list(first.values())
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """The upcoming jobs for the page."""
+        return [j.as_json(self.zone) for j in self.upcoming()]
+
+    # ------------------------------------------------------------ running
+    def run_next(self, kind: str | None = None) -> dict[str, Any]:
+        """Jump to the next job (of ``kind``, if given) and run every job due then."""
+        with self._lock:
+            upcoming = self.upcoming()
+            chosen = next((j for j in upcoming if kind in (None, j.kind)), None)
+            if chosen is None:
+                what = "scheduled job" if kind is None else f"{kind} job"
+                return {"ok": False, "message": f"There is no {what} to run."}
+            if chosen.at > self.now():
+                self.offset += chosen.at - self.now()
+            report = self.run_all(chosen.at)
+            return {
+                "ok": True,
+                "ran": chosen.label,
+                "at": _when(chosen.at, self.zone),
+                "report": report,
+                "clock": self.describe(),
+            }
+
+    def run_all(self, at: datetime) -> list[str]:
+        """Run every worker job at ``at``, as ``kmbot worker`` would then; what each did."""
+        worker_class = _optional("bot.worker", "Worker")
+        if worker_class is None:
+            return self._run_functions(at)
+        # The worker itself, with its clock stopped at the moment we jumped to.
+        report = worker_class(self.services, clock=lambda: at).run_once()
+        lines = self._nudge_lines(report.nudges)
+        if report.digest:
+            lines.append("Weekly digest posted in the marketplace.")
+        if report.reminders:
+            lines.append(f"{report.reminders} expiry reminder(s) sent by direct message.")
+        if report.expired:
+            lines.append(f"{report.expired} post(s) expired.")
+        return self._finish(at, lines)
+
+    def _run_functions(self, at: datetime) -> list[str]:
+        """The worker's jobs one by one, for a build without ``bot.worker``."""
+        settings = self.services.settings
+        factory = self.services.session_factory
+        lines: list[str] = []
+        run_due_nudges = _optional("bot.services.nudges", "run_due_nudges")
+        if run_due_nudges is not None:
+            lines += self._nudge_lines(run_due_nudges(factory, settings=settings, now=at))
+        send_weekly_digest = _optional("bot.services.reminders", "send_weekly_digest")
+        if send_weekly_digest is not None and send_weekly_digest(
+            factory, settings=settings, now=at
+        ):
+            lines.append("Weekly digest posted in the marketplace.")
+        send_expiry_reminders = _optional("bot.services.reminders", "send_expiry_reminders")
+        if send_expiry_reminders is not None:
+            sent = send_expiry_reminders(factory, settings=settings, now=at)
+            if sent:
+                lines.append(f"{sent} expiry reminder(s) sent by direct message.")
+        expire_posts = _optional("bot.services.reminders", "expire_posts")
+        if expire_posts is not None:
+            expired = expire_posts(factory, settings=settings, now=at)
+            if expired:
+                lines.append(f"{expired} post(s) expired.")
+        return self._finish(at, lines)
+
+    def _nudge_lines(self, outcomes: list[Any]) -> list[str]:
+        lines = []
+        for outcome in outcomes:
+            name = self._channel_name(outcome.community_id)
+            if outcome.status == "sent":
+                lines.append(f"Nudge sent to #{name}.")
+            else:
+                lines.append(f"No nudge for #{name}: {outcome.reason}.")
+        return lines
+
+    def _finish(self, at: datetime, lines: list[str]) -> list[str]:
+        if not lines:
+            lines.append("Nothing was due.")
+        logger.info("Simulated worker run at %s: %s", at.isoformat(), " ".join(lines))
+        return lines
+
+    def _channel_name(self, community_id: int) -> str:
+        with self.services.session_factory() as session:
+            community = session.get(CommunityOfPractice, community_id)
+            return community.name if community else str(community_id)
