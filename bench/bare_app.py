@@ -12,7 +12,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App
 
 from bot.app import KmbotWeb
-from bot.container import build_services
+from bot.container import build_container
 from bot.kernel.settings import Settings
 from bot.outbox.delivery import make_client
 
@@ -39,4 +39,4 @@ def wsgi() -> KmbotWeb:
     """Gunicorn's entry point: settings from the environment, as ``bot.app.wsgi_from_env``."""
     settings = Settings.from_env()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    return KmbotWeb(create_bare_app(settings), build_services(settings))
+    return KmbotWeb(create_bare_app(settings), build_container(settings))

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from bench.corpus import PostGenerator  # noqa: E402
 from bench.eval_matching import evaluate  # noqa: E402
 from bench.support import machine_note, percentile, sizes, table  # noqa: E402
-from bot.matching.engine import MatchIndex, PostForMatching  # noqa: E402
+from bot.matching import MatchIndex, PostForMatching  # noqa: E402
 
 _METRICS = ("precision", "recall", "f1")
 

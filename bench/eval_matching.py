@@ -17,7 +17,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.matching.engine import MatchIndex, PostForMatching, score_pair
+from bot.matching import MatchIndex, PostForMatching, score_pair
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
 

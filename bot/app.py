@@ -18,11 +18,11 @@ from slack_bolt.request.internals import build_context
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.container import Services
+from bot.container import Container
 from bot.kernel.settings import Settings
-from bot.outbox.delivery import Deliverer, make_client
+from bot.outbox.delivery import make_client
 from bot.runtime.replay import ReplayGuard
-from bot.runtime.workpool import WorkPool
+from handlers import register_all
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +34,12 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 def create_app(
     settings: Settings,
-    services: Services,
+    container: Container,
     *,
     verify_token: bool = False,
     listener_executor: Executor | None = None,
 ) -> App:
     """Build the Bolt app with every listener registered."""
-    from handlers import admin, home, interactions, km, privacy
-    from handlers import posting as posts
-    from handlers import reminders as nudges
-
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(
         token=settings.slack_bot_token,
@@ -58,19 +54,13 @@ def create_app(
     if settings.slack_team_id:
         app.middleware(_only_team(settings.slack_team_id))
     # Runs after Bolt's own signature check, so only genuine requests are remembered.
-    app.middleware(_refuse_replays(services.session_factory))
-    # Order matters for /km: privacy adds its subcommands to the one km registered.
-    for module in (posts, km, interactions, home, admin, nudges, privacy):
-        module.register(app, services)
+    app.middleware(_refuse_replays(container.session_factory))
+    register_all(app, container)
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
         logger.exception("Unhandled error in a Slack listener: %s", error)
 
-    if services.deliverer is None:
-        services.deliverer = Deliverer(client, services.session_factory)
-    if services.work_pool is None:
-        services.work_pool = WorkPool()
     return app
 
 
@@ -125,9 +115,9 @@ def bolt_request(raw_body: str, headers: dict[str, Any], query: str = "") -> Bol
 class KmbotWeb:
     """The WSGI app: Slack's requests at /slack/events and a health check at /healthz."""
 
-    def __init__(self, app: App, services: Services) -> None:
+    def __init__(self, app: App, container: Container) -> None:
         self.app = app
-        self.services = services
+        self.container = container
 
     def dispatch(self, raw_body: str, headers: dict[str, Any], query: str = "") -> BoltResponse:
         """Hand a Slack request to Bolt (signature checks included)."""
@@ -142,7 +132,7 @@ class KmbotWeb:
     def healthy(self) -> tuple[bool, dict[str, Any]]:
         """Whether the database answers, and how much the outbox owes Slack."""
         try:
-            with self.services.engine.connect() as conn:
+            with self.container.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
                 pending = conn.execute(
                     text("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
@@ -215,29 +205,28 @@ def _reply(
     return [data]
 
 
-def create_web(settings: Settings, services: Services, **kwargs: Any) -> KmbotWeb:
+def create_web(settings: Settings, container: Container, **kwargs: Any) -> KmbotWeb:
     """The WSGI app for ``kmbot serve`` and gunicorn."""
-    return KmbotWeb(create_app(settings, services, **kwargs), services)
+    return KmbotWeb(create_app(settings, container, **kwargs), container)
 
 
 def wsgi_from_env() -> KmbotWeb:
     """Gunicorn's entry point (``bot.app:wsgi_from_env()``): settings from the environment."""
-    from bot.container import build_services
+    from bot.container import build_container
 
     settings = Settings.from_env()
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    services = build_services(settings)
-    web = create_web(settings, services)
-    start_background(services)
+    container = build_container(settings)
+    web = create_web(settings, container)
+    start_background(container)
     return web
 
 
-def start_background(services: Services) -> None:
+def start_background(container: Container) -> None:
     """Load the match index and start delivering the outbox (after the app is built)."""
     # Acks wait for the GIL behind the work pool's CPU-bound threads; a shorter switch interval
     # lets a waiting request thread in sooner (Python's default is 5 ms).
     sys.setswitchinterval(0.0005)
-    with services.session_factory() as session:
-        services.matcher.refresh(session)
-    assert services.deliverer is not None
-    services.deliverer.start()
+    with container.session_factory() as session:
+        container.live_index.refresh(session)
+    container.deliverer.start()

@@ -1,48 +1,59 @@
-"""The services container: everything the handlers and jobs need, built once."""
+"""The container: every service the handlers and jobs need, wired explicitly, built once."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.kernel.clock import Clock, utcnow
 from bot.kernel.settings import ConfigError, Settings
-from bot.live_index import MarketMatcher
-from bot.matching.glossary import Glossary
-from bot.outbox.delivery import Deliverer
+from bot.live_index import LiveMatchIndex
+from bot.matching import Glossary, GlossaryError
+from bot.outbox.delivery import Deliverer, make_client
 from bot.reference.councils import CouncilDirectory
+from bot.runtime.workpool import WorkPool
+from bot.services.admin.service import AdminService
+from bot.services.closing import ClosingService
+from bot.services.context import ServiceContext
+from bot.services.introductions import IntroductionService
+from bot.services.membership import MembershipService
+from bot.services.posting import PostingService
+from bot.services.privacy import PrivacyService
+from bot.services.search import BrowsingService
 from storage import db
-from storage.models import utcnow
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Services:
-    """The product's collaborators, wired together by the composition root."""
+class Container:
+    """The product's collaborators, wired together once; handlers and jobs reach everything
+    through it. ``deliverer`` and ``work_pool`` are read at call time (tests swap them)."""
 
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
     directory: CouncilDirectory
-    matcher: MarketMatcher
-    clock: Callable[[], datetime] = field(default=utcnow)
-    deliverer: Deliverer | None = None
-    # Where listeners do their slow work once they have acknowledged Slack (bot/workpool.py).
-    work_pool: Executor | None = None
-    # Listener objects other listeners reuse (e.g. "I can help" publishes through posting).
-    extras: dict[str, Any] = field(default_factory=dict)
+    live_index: LiveMatchIndex
+    clock: Clock
+    deliverer: Deliverer
+    # Where listeners do their slow work once they have acknowledged Slack (bot/runtime/workpool).
+    work_pool: Executor | None
+    posting: PostingService
+    membership: MembershipService
+    introductions: IntroductionService
+    closing: ClosingService
+    browsing: BrowsingService
+    privacy: PrivacyService
+    admin: AdminService
 
     def close(self) -> None:
         """Stop delivering and release database connections."""
-        if self.deliverer is not None:
-            self.deliverer.stop()
+        self.deliverer.stop()
         if self.work_pool is not None:
             self.work_pool.shutdown(wait=True)
         self.engine.dispose()
@@ -64,8 +75,6 @@ def prepare_database(settings: Settings, engine: Engine) -> None:
 
 def network_glossary(settings: Settings) -> Glossary:
     """The shipped glossary, with the facilitators' own rows (``KMBOT_GLOSSARY``) on top."""
-    from bot.matching.glossary import Glossary, GlossaryError
-
     glossary = Glossary.default()
     if not settings.glossary_file:
         return glossary
@@ -83,30 +92,45 @@ def network_glossary(settings: Settings) -> Glossary:
     return glossary.merged(extra.rows)
 
 
-def build_services(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Services:
-    """Connect to the database (upgrading an embedded one) and build the services."""
+def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+    """Connect to the database (upgrading an embedded one) and build every service."""
     engine = db.make_engine(settings.database_url)
     try:
         prepare_database(settings, engine)
-    except ConfigError:
-        engine.dispose()
-        raise
-    try:
         glossary = network_glossary(settings)
     except ConfigError:
         engine.dispose()
         raise
-    matcher = MarketMatcher(
+    live_index = LiveMatchIndex(
         glossary,
         intro_threshold=settings.intro_threshold,
         candidate_threshold=settings.candidate_threshold,
         max_intros=settings.max_intros,
     )
-    return Services(
+    session_factory = db.make_session_factory(engine)
+    context = ServiceContext(
+        session_factory=session_factory,
+        settings=settings,
+        live_index=live_index,
+        directory=CouncilDirectory.reference(),
+        clock=clock or utcnow,
+    )
+    return Container(
         settings=settings,
         engine=engine,
-        session_factory=db.make_session_factory(engine),
-        directory=CouncilDirectory.reference(),
-        matcher=matcher,
-        clock=clock or utcnow,
+        session_factory=session_factory,
+        directory=context.directory,
+        live_index=live_index,
+        clock=context.clock,
+        deliverer=Deliverer(
+            make_client(settings.slack_bot_token, settings.slack_api_url), session_factory
+        ),
+        work_pool=WorkPool(),
+        posting=PostingService(context),
+        membership=MembershipService(context),
+        introductions=IntroductionService(context),
+        closing=ClosingService(context),
+        browsing=BrowsingService(context),
+        privacy=PrivacyService(context),
+        admin=AdminService(context),
     )

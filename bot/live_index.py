@@ -10,19 +10,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.kernel.settings import KNOWLEDGE_AREAS
-from bot.matching.engine import (
+from bot.kernel.clock import utcnow
+from bot.kernel.vocabulary import KNOWLEDGE_AREAS, PostKind, PostStatus
+from bot.matching import (
     DEFAULT_CANDIDATE_THRESHOLD,
     DEFAULT_INTRO_THRESHOLD,
     DEFAULT_RUNNER_UP_GAP,
+    Glossary,
     Match,
     MatchIndex,
     PostForMatching,
     score_pair,
 )
-from bot.matching.glossary import Glossary
 from storage import queries
-from storage.models import Post, PostKind, PostStatus, utcnow
+from storage.models import Post
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def for_matching(post: Post) -> PostForMatching:
     )
 
 
-class MarketMatcher:
+class LiveMatchIndex:
     """A thread-safe match index over the open posts, refreshed incrementally from the database."""
 
     def __init__(

@@ -1,25 +1,23 @@
-"""``kmbot worker``: the one scheduler process (nudges, reminders, expiry, digest, delivery)."""
+"""The worker's jobs (nudges, reminders, expiry, digest, delivery), run by ``kmbot worker``.
+
+The ``kmbot worker`` command itself is in ``bot.cli.worker``.
+"""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from bot.kernel.settings import Settings
-
-# Every `kmbot` command imports this module to add `worker`: the jobs' modules (SQLAlchemy,
-# APScheduler, the marketplace) are imported when the worker runs, not on every command.
+# Every `kmbot` command imports this module (through bot.cli.worker) to add `worker`: the jobs'
+# modules (SQLAlchemy, APScheduler, the marketplace) are imported when the worker runs, not on
+# every command.
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.container import Services
+    from bot.container import Container
     from bot.outbox.delivery import Deliverer, DeliveryReport
     from bot.services.nudges import NudgeOutcome
 
@@ -46,31 +44,32 @@ class WorkReport:
 class Worker:
     """The worker's jobs, each safe to run twice and from two processes at once."""
 
-    def __init__(self, services: Services, *, clock: Callable[[], datetime] | None = None) -> None:
-        from bot.outbox.delivery import Deliverer, make_client
+    def __init__(
+        self, container: Container, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.container = container
+        self.settings = container.settings
+        self.clock = clock or container.clock
 
-        self.services = services
-        self.settings = services.settings
-        self.clock = clock or services.clock
-        if services.deliverer is None:
-            client = make_client(self.settings.slack_bot_token, self.settings.slack_api_url)
-            services.deliverer = Deliverer(client, services.session_factory)
-        self.deliverer: Deliverer = services.deliverer
+    @property
+    def deliverer(self) -> Deliverer:
+        """The container's outbox deliverer (read each time: tests swap it)."""
+        return self.container.deliverer
 
     def tick(self, report: WorkReport | None = None) -> WorkReport:
         """Run every community's due slot and this week's digest; re-reads the database each time,
         so a facilitator's change takes effect on the next tick."""
-        from bot.services.marketplace import introduce_missed
+        from bot.services.introductions import introduce_missed
         from bot.services.nudges import run_due_nudges
         from bot.services.reminders import send_weekly_digest
 
         report = report or WorkReport()
         now = self.clock()
-        factory = self.services.session_factory
+        factory = self.container.session_factory
         report.nudges = run_due_nudges(factory, settings=self.settings, now=now)
         report.digest = send_weekly_digest(factory, settings=self.settings, now=now)
         report.missed_introductions = introduce_missed(
-            factory, settings=self.settings, matcher=self.services.matcher, now=now
+            factory, settings=self.settings, matcher=self.container.live_index, now=now
         )
         if any(o.outbox_id for o in report.nudges) or report.digest or report.missed_introductions:
             self.deliver(report)
@@ -78,12 +77,12 @@ class Worker:
 
     def freshness(self, report: WorkReport | None = None) -> WorkReport:
         """Expiry reminders, then expiry, then purging closed posts past the retention period."""
-        from bot.services.privacy import purge_closed_posts
         from bot.services.reminders import expire_posts, send_expiry_reminders
+        from bot.services.retention import purge_closed_posts
 
         report = report or WorkReport()
         now = self.clock()
-        factory = self.services.session_factory
+        factory = self.container.session_factory
         report.reminders = send_expiry_reminders(factory, settings=self.settings, now=now)
         report.expired = expire_posts(factory, settings=self.settings, now=now)
         report.purged = purge_closed_posts(factory, settings=self.settings, now=now)
@@ -159,107 +158,3 @@ class Worker:
 
         run.__name__ = step.__name__
         return run
-
-
-def describe(report: WorkReport) -> str:
-    """A one-paragraph summary of a round of work, for the console."""
-    sent = [o for o in report.nudges if o.status == "sent"]
-    skipped = [o for o in report.nudges if o.status != "sent"]
-    lines = [f"Nudges: {len(sent)} sent, {len(skipped)} skipped."]
-    lines += [
-        f"  skipped {o.channel_id} ({o.slot:%Y-%m-%d %H:%M} UTC): {o.reason}" for o in skipped
-    ]
-    lines.append(f"Expiry reminders: {report.reminders}; expired: {report.expired}.")
-    lines.append(f"Weekly digest: {'owed now' if report.digest else 'not due'}.")
-    if report.delivery is not None:
-        d = report.delivery
-        lines.append(
-            f"Delivered: {d.sent + d.recovered}; failed (will retry): {d.failed}; "
-            f"gave up: {d.dead}."
-        )
-    return "\n".join(lines) + "\n"
-
-
-def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Run the scheduler until SIGTERM or SIGINT (or, with --once, every job once)."""
-    from bot.cli.main import CommandError
-    from bot.container import build_services
-    from bot.services.communities import ensure_builtin_prompts
-    from storage.models import utcnow
-
-    settings.require("SLACK_BOT_TOKEN")
-    for name, value in (
-        ("--tick-seconds", args.tick_seconds),
-        ("--deliver-seconds", args.deliver_seconds),
-    ):
-        if value <= 0:
-            raise CommandError(f"{name} must be more than 0.")
-    # APScheduler says "Running job..." every few seconds at INFO: keep its warnings only.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    services = build_services(settings)
-    try:
-        with services.session_factory.begin() as session:
-            added = ensure_builtin_prompts(session)
-        if added:
-            logger.info("Loaded %d built-in nudge prompts", added)
-        worker = Worker(services, clock=utcnow)
-        if args.once:
-            out.write(describe(worker.run_once()))
-            return 0
-        return _run_forever(worker, args, out)
-    finally:
-        services.close()
-
-
-def _run_forever(worker: Worker, args: argparse.Namespace, out: TextIO) -> int:
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("Received %s: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    scheduler = worker.scheduler(
-        tick_seconds=args.tick_seconds, deliver_seconds=args.deliver_seconds
-    )
-    scheduler.start()
-    out.write(
-        f"kmbot worker running: nudges every {args.tick_seconds:g}s, outbox every "
-        f"{args.deliver_seconds:g}s, expiry hourly. Stop with Ctrl+C or SIGTERM.\n"
-    )
-    out.flush()
-    try:
-        stop.wait()
-    finally:
-        # Let running jobs finish their transaction rather than cutting them off mid-way.
-        scheduler.shutdown(wait=True)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    out.write("kmbot worker stopped.\n")
-    out.flush()
-    return 0
-
-
-def add_commands(subparsers: Any) -> None:
-    """Add ``kmbot worker`` to the command line."""
-    worker = subparsers.add_parser(
-        "worker", help="run the scheduler: weekly nudges, expiry reminders, digest, delivery"
-    )
-    worker.add_argument(
-        "--once",
-        action="store_true",
-        help="run every due job once, deliver, and exit (for cron and tests)",
-    )
-    worker.add_argument(
-        "--tick-seconds",
-        type=float,
-        default=TICK_SECONDS,
-        help=f"how often to look for due nudges (default {TICK_SECONDS:g})",
-    )
-    worker.add_argument(
-        "--deliver-seconds",
-        type=float,
-        default=DELIVER_SECONDS,
-        help=f"how often to sweep the outbox (default {DELIVER_SECONDS:g})",
-    )
-    worker.set_defaults(func=cmd_worker)

@@ -1,4 +1,7 @@
-"""What every listener needs: who is acting, and replying without losing anything."""
+"""What every listener needs: who is acting, what was clicked, and replying without losing anything.
+
+Shared by every handler module (the only module they share).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,13 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.container import Services
-from bot.services.marketplace import member_overview
-from bot.slack import blocks
-from storage import queries
+from bot.container import Container
+from bot.runtime.workpool import PoolFull
+from bot.slack.home import home
 
 logger = logging.getLogger(__name__)
+
+HELP_WORDS = {"help", "?", "-h", "--help"}
 
 
 def actor(body: dict[str, Any]) -> tuple[str, str]:
@@ -42,6 +46,16 @@ def post_id_from(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
+def input_value(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    """What was typed (or chosen) in one input of a submitted modal."""
+    element = (view.get("state") or {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    selected = element.get("selected_option")
+    if selected is not None:
+        return str(selected.get("value")) if selected.get("value") is not None else None
+    value = element.get("value")
+    return str(value) if value is not None else None
+
+
 def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
     """(real name, email) from the member's Slack profile, or Nones if Slack will not say."""
     try:
@@ -55,13 +69,10 @@ def profile(client: WebClient, user_id: str) -> tuple[str | None, str | None]:
     return name, prof.get("email")
 
 
-def refresh_home(services: Services, client: WebClient, user_id: str, team_id: str) -> None:
+def refresh_home(container: Container, client: WebClient, user_id: str, team_id: str) -> None:
     """Publish a member's App Home again after something of theirs changed (best effort)."""
     try:
-        with services.session_factory() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            ov = member_overview(session, member)
-            view = blocks.home(ov.name, ov.council, ov.posts, ov.introductions, ov.post_ids)
+        view = home(container.browsing.overview(team_id, user_id))
         client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
         logger.warning("Could not refresh App Home for %s: %s", user_id, exc.response.get("error"))
@@ -69,17 +80,16 @@ def refresh_home(services: Services, client: WebClient, user_id: str, team_id: s
         logger.warning("Could not refresh App Home for %s: %s", user_id, exc)
 
 
-def kick(services: Services) -> None:
+def kick(container: Container) -> None:
     """Deliver what the last transaction owed Slack, now rather than at the next sweep."""
-    if services.deliverer is not None:
-        services.deliverer.kick()
+    container.deliverer.kick()
 
 
-def later(services: Services, respond: Respond | None, fn: Callable[..., None], *args: Any) -> None:
+def later(
+    container: Container, respond: Respond | None, fn: Callable[..., None], *args: Any
+) -> None:
     """Do ``fn(*args)`` on the work pool, after the ack; if the pool is full, say so."""
-    from bot.runtime.workpool import PoolFull
-
-    pool = services.work_pool
+    pool = container.work_pool
     if pool is None:
         fn(*args)
         return

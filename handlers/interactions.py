@@ -1,4 +1,7 @@
-"""Buttons on cards, introductions and App Home, and the outcome modal."""
+"""Buttons on cards, introductions, nudges, reminders and App Home, and the outcome modal.
+
+"Still needed" on a reminder is ``handlers.reminders``'.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,13 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.container import Services
-from bot.kernel.errors import KmbotError, NeedsCouncil, NotFound
+from bot.container import Container
+from bot.kernel.errors import InvalidInput, KmbotError, NeedsCouncil, NotFound
 from bot.kernel.text import escape
-from bot.services.marketplace import (
-    answer_introduction,
-    close_post,
-    introduction_view,
-    offer_help,
-    own_post,
-    post_view,
-    record_outcome,
-)
-from bot.slack import blocks, ids
-from handlers.common import actor, button_value, kick, post_id_from, refresh_home
-from storage import queries
-from storage.models import Post, PostKind, PostStatus
+from bot.kernel.vocabulary import PostStatus
+from bot.services.closing import check_days_saved
+from bot.slack import ids, modals
+from handlers.common import actor, button_value, input_value, kick, post_id_from, refresh_home
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +25,8 @@ logger = logging.getLogger(__name__)
 class Interactions:
     """Listeners for buttons and the outcome modal."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, container: Container) -> None:
+        self.container = container
 
     def _refuse(self, respond: Respond, text: str) -> None:
         respond(text=escape(text), response_type="ephemeral", replace_original=False)
@@ -61,14 +55,11 @@ class Interactions:
             self._refuse(respond, "That button is out of date.")
             return
         try:
-            with self.services.session_factory.begin() as session:
-                member = queries.member_by_slack_id(session, team_id, user_id)
-                intro = answer_introduction(session, member, intro_id, useful=useful)
-                view = introduction_view(intro, session)
+            view = self.container.introductions.answer(team_id, user_id, intro_id, useful=useful)
         except KmbotError as exc:
             self._refuse(respond, str(exc))
             return
-        kick(self.services)
+        kick(self.container)
         thanks = (
             "Thanks — marked useful. Do tell the network what it saved when your want is fulfilled."
             if useful
@@ -76,41 +67,33 @@ class Interactions:
         )
         respond(text=thanks, response_type="ephemeral", replace_original=False)
         logger.info("Introduction %s answered %s by %s", view.id, view.status, user_id)
-        refresh_home(self.services, client, user_id, team_id)
+        refresh_home(self.container, client, user_id, team_id)
 
-    # ------------------------------------------------------------ card buttons
+    # ------------------------------------------------------------ card and nudge buttons
     def can_help(self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        """ "I can help" on a want's card, or "I'm interested" on an offer's."""
+        """ "I can help" on a want's card or a nudge, or "I'm interested" on an offer's card."""
         ack()
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         if post_id is None:
             self._refuse(respond, "That button is out of date.")
             return
-        services = self.services
         try:
-            with services.session_factory.begin() as session:
-                member = queries.member_by_slack_id(session, team_id, user_id)
-                if member is None:
-                    raise NeedsCouncil()
-                target = session.get(Post, post_id)
-                intro = offer_help(
-                    session, member, post_id, settings=services.settings, matcher=services.matcher
-                )
-                other_kind = "offer" if target and target.kind == PostKind.WANT else "want"
-                made = introduction_view(intro, session) if intro is not None else None
+            answer = self.container.introductions.offer_help(team_id, user_id, post_id)
         except NeedsCouncil:
             # Not joined yet: posting from the modal will ask for their council first.
-            self._open_help_modal(body, client, post_id, respond)
+            kind = self.container.introductions.kind_answering(post_id)
+            self._open_help_modal(body, client, post_id, kind)
             return
         except KmbotError as exc:
             self._refuse(respond, str(exc))
             return
+        made = answer.introduced
         if made is None:
             # Nothing to introduce them with yet: ask for the offer (or want) itself.
-            self._open_help_modal(body, client, post_id, respond, kind=other_kind)
+            self._open_help_modal(body, client, post_id, answer.post_to_make)
             return
-        kick(services)
+        kick(self.container)
         respond(
             text=f"Done — I've introduced {made.want.label} and {made.offer.label} in the "
             f"card's thread.",
@@ -119,20 +102,11 @@ class Interactions:
         )
 
     def _open_help_modal(
-        self,
-        body: dict[str, Any],
-        client: WebClient,
-        post_id: int,
-        respond: Respond,
-        kind: str = "",
+        self, body: dict[str, Any], client: WebClient, post_id: int, kind: str
     ) -> None:
-        if not kind:
-            with self.services.session_factory() as session:
-                target = session.get(Post, post_id)
-                kind = "offer" if target is None or target.kind == PostKind.WANT else "want"
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=blocks.post_modal(kind, private_metadata=f"{kind}:help:{post_id}"),
+            view=modals.post_modal(kind, private_metadata=f"{kind}:help:{post_id}"),
         )
 
     # ------------------------------------------------------------ closing
@@ -156,15 +130,13 @@ class Interactions:
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         try:
-            with self.services.session_factory() as session:
-                member = queries.member_by_slack_id(session, team_id, user_id)
-                view = post_view(own_post(session, member, post_id))
+            view = self.container.closing.own_post(team_id, user_id, post_id)
         except NotFound:
             self._refuse(respond, "Only the person who posted it can mark it fulfilled.")
             return
         if view.status == "open":
             # Open the modal first: the trigger expires in three seconds.
-            client.views_open(trigger_id=body["trigger_id"], view=blocks.outcome_modal(view))
+            client.views_open(trigger_id=body["trigger_id"], view=modals.outcome_modal(view))
         self._close(body, respond, client, PostStatus.FULFILLED, quiet=True)
 
     def _close(
@@ -178,30 +150,27 @@ class Interactions:
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         try:
-            with self.services.session_factory.begin() as session:
-                member = queries.member_by_slack_id(session, team_id, user_id)
-                post = close_post(session, member, post_id, status, matcher=self.services.matcher)
-                label, state = post_view(post).label, str(post.status)
+            post = self.container.closing.close(team_id, user_id, post_id, status)
         except KmbotError as exc:
             if not quiet:
                 self._refuse(respond, str(exc))
             return
-        kick(self.services)
+        kick(self.container)
         if not quiet:
             respond(
-                text=f"Closed {label} as {state}.",
+                text=f"Closed {post.label} as {post.status}.",
                 response_type="ephemeral",
                 replace_original=False,
             )
-        refresh_home(self.services, client, user_id, team_id)
+        refresh_home(self.container, client, user_id, team_id)
 
+    # ------------------------------------------------------------ outcomes
     def outcome_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
         """The outcome modal: days saved and a note."""
-        values = view["state"]["values"]
-        raw_days = (values.get(ids.BLK_DAYS, {}).get(ids.ACT_DAYS, {}).get("value") or "").strip()
-        note = values.get(ids.BLK_NOTE, {}).get(ids.ACT_NOTE, {}).get("value")
+        raw_days = (input_value(view, ids.BLK_DAYS, ids.ACT_DAYS) or "").strip()
+        note = input_value(view, ids.BLK_NOTE, ids.ACT_NOTE)
         days: float | None = None
         if raw_days:
             try:
@@ -211,38 +180,40 @@ class Interactions:
                     response_action="errors", errors={ids.BLK_DAYS: "Please give a number of days."}
                 )
                 return
-            if not 0 <= days <= 5000:
-                ack(
-                    response_action="errors",
-                    errors={ids.BLK_DAYS: "Days saved must be between 0 and 5,000."},
-                )
+            try:
+                check_days_saved(days)
+            except InvalidInput as exc:
+                ack(response_action="errors", errors={ids.BLK_DAYS: str(exc)})
                 return
         ack()
         post_id = post_id_from(view.get("private_metadata") or "")
         team_id, user_id = actor(body)
-        with self.services.session_factory.begin() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            if member is None or post_id is None:
-                return
-            try:
-                record_outcome(session, member, post_id, days=days, note=note)
-            except KmbotError as exc:
-                logger.info("Outcome not recorded: %s", exc)
+        if post_id is None:
+            return
+        try:
+            self.container.closing.record_outcome(team_id, user_id, post_id, days=days, note=note)
+        except KmbotError as exc:
+            logger.info("Outcome not recorded: %s", exc)
 
     def open_post_modal(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """ "Post a want" / "Post an offer" on App Home."""
         ack()
         kind = button_value(body) if button_value(body) in ("want", "offer") else "want"
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.post_modal(kind))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.post_modal(kind))
 
 
-def register(app: App, services: Services) -> None:
-    """Wire the buttons and the outcome modal into the app."""
-    it = Interactions(services)
+def register(app: App, container: Container) -> None:
+    """Wire the buttons and the outcome modal into the app.
+
+    "Fulfilled" and "Withdraw" on an expiry reminder carry the same action ids as App Home's
+    buttons, and a nudge's "I can help" is the card's, so one listener answers each.
+    """
+    it = Interactions(container)
     app.action(ids.ACT_INTRO_USEFUL)(it.intro_useful)
     app.action(ids.ACT_INTRO_NOT_FIT)(it.intro_not_fit)
     app.action(ids.ACT_CAN_HELP)(it.can_help)
     app.action(ids.ACT_INTERESTED)(it.can_help)
+    app.action(ids.ACT_NUDGE_HELP)(it.can_help)
     app.action(ids.ACT_CLOSE_POST)(it.close_from_list)
     app.action(ids.ACT_WITHDRAW)(it.withdraw)
     app.action(ids.ACT_FULFILLED)(it.fulfilled)

@@ -9,40 +9,44 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.container import Services
-from bot.kernel.errors import KmbotError, PostLimitReached
-from bot.services.marketplace import (
-    keep_pending,
-    notify_member,
-    notify_user,
-    post_view,
-    publish_post,
-    take_pending,
-    validate_post_fields,
+from bot.container import Container
+from bot.kernel.errors import InvalidInput, KmbotError, PostLimitReached
+from bot.kernel.text import escape
+from bot.kernel.vocabulary import PostKind
+from bot.services.posting import Draft
+from bot.slack import ids, members, modals
+from bot.slack import posts as post_messages
+from bot.slack.kit import notice
+from handlers.common import (
+    HELP_WORDS,
+    actor,
+    input_value,
+    kick,
+    later,
+    profile,
+    refresh_home,
 )
-from bot.services.membership import (
-    council_for,
-    council_for_choice,
-    ensure_reference_councils,
-    guess_council,
-    join_by_name,
-    join_member,
-)
-from bot.slack import blocks, ids
-from handlers.common import actor, kick, later, profile, refresh_home
-from storage import queries
-from storage.models import PostKind, Role
 
 logger = logging.getLogger(__name__)
 
-HELP_WORDS = {"help", "?", "-h", "--help"}
+# Which block of the post modal shows a problem with each field.
+_FIELD_BLOCKS = {
+    "text": ids.BLK_TEXT,
+    "link": ids.BLK_LINK,
+    "area": ids.BLK_AREA,
+    "purpose": ids.BLK_PURPOSE,
+}
+JOIN_FIRST = (
+    "First, which council do you work for? Type `/km join <your council>` and "
+    "I'll publish your post straight after."
+)
 
 
-class PostHandlers:
+class Posting:
     """Listeners for posting; bound methods so Bolt sees their argument names."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, container: Container) -> None:
+        self.container = container
 
     # ------------------------------------------------------------ slash commands
     def want_command(
@@ -64,15 +68,15 @@ class PostHandlers:
     ) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in HELP_WORDS:
-            respond(blocks.help_text(self.services.settings.max_open_posts))
+            respond(post_messages.help_text(self.container.settings.max_open_posts))
             return
         if not text:
             # trigger_id lives three seconds: open the modal before anything else.
-            client.views_open(trigger_id=command["trigger_id"], view=blocks.post_modal(str(kind)))
+            client.views_open(trigger_id=command["trigger_id"], view=modals.post_modal(str(kind)))
             return
         # Storing, matching and introducing happen off Bolt's listener threads, so the next
         # member's ack never waits behind this member's post.
-        later(self.services, respond, self._publish_command, kind, text, command, respond, client)
+        later(self.container, respond, self._publish_command, kind, text, command, respond, client)
 
     def _publish_command(
         self,
@@ -82,168 +86,70 @@ class PostHandlers:
         respond: Respond,
         client: WebClient,
     ) -> None:
-        self.publish(
-            kind,
-            text,
-            body=command,
-            respond=respond,
-            client=client,
-            trigger_id=command.get("trigger_id"),
-        )
+        team_id, user_id = actor(command)
+        try:
+            new = self.container.posting.draft(kind, text)
+        except KmbotError as exc:
+            self._tell(respond, user_id, str(exc))
+            return
+        if not self._joined(team_id, user_id, client):
+            pending_id = self.container.posting.keep_until_joined(team_id, user_id, new)
+            self._ask_council(client, command.get("trigger_id"), respond, user_id, pending_id)
+            return
+        self._publish(new, team_id, user_id, respond, client)
 
     # ------------------------------------------------------------ publishing
-    def publish(
+    def _publish(
         self,
-        kind: PostKind,
-        text: str,
-        *,
-        body: dict[str, Any],
+        new: Draft,
+        team_id: str,
+        user_id: str,
         respond: Respond | None,
         client: WebClient,
-        trigger_id: str | None = None,
-        area: str | None = None,
-        purpose: str | None = None,
-        link: str | None = None,
         help_for: int | None = None,
     ) -> None:
-        """Publish a post for the acting member, asking which council they work for if needed."""
-        services = self.services
-        team_id, user_id = actor(body)
+        """Publish a joined member's post and tell them: on the response URL, or by DM."""
+        container = self.container
         try:
-            text, area, purpose, link = validate_post_fields(
-                text,
-                max_length=services.settings.max_post_length,
-                area=area,
-                purpose=purpose,
-                link=link,
+            published = container.posting.publish(
+                team_id, user_id, new, help_for=help_for, confirm_by_dm=respond is None
             )
-        except KmbotError as exc:
-            self._tell(respond, client, user_id, str(exc))
-            return
-        with services.session_factory() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            joined = member is not None and member.council_id is not None
-        if not joined and not self._join_from_profile(team_id, user_id, client):
-            pending_id = self._keep(kind, text, team_id, user_id, area, purpose, link)
-            self._ask_council(client, trigger_id, respond, user_id, f"pending:{pending_id}")
-            return
-        self._publish_as_member(
-            kind,
-            text,
-            team_id,
-            user_id,
-            respond,
-            client,
-            area=area,
-            purpose=purpose,
-            link=link,
-            help_for=help_for,
-        )
-
-    def _publish_as_member(
-        self,
-        kind: PostKind,
-        text: str,
-        team_id: str,
-        user_id: str,
-        respond: Respond | None,
-        client: WebClient,
-        **fields: Any,
-    ) -> None:
-        services = self.services
-        try:
-            with services.session_factory.begin() as session:
-                member = queries.member_by_slack_id(session, team_id, user_id)
-                assert member is not None
-                result = publish_post(
-                    session,
-                    member,
-                    kind,
-                    text,
-                    settings=services.settings,
-                    matcher=services.matcher,
-                    **fields,
-                )
-                from bot.services.marketplace import introduction_view
-
-                reply = blocks.post_confirmation(
-                    post_view(result.post),
-                    services.settings.marketplace_channel,
-                    [introduction_view(i, session) for i in result.introductions],
-                    [(post_view(p), s) for p, s in result.candidates],
-                )
-                if respond is None:
-                    notify_member(session, member, reply, kind="confirmation")
         except PostLimitReached as exc:
             self._send(
-                respond, client, user_id, blocks.cap_reached(exc.kind, exc.limit, exc.open_posts)
+                respond, user_id, post_messages.cap_reached(exc.kind, exc.limit, exc.open_posts)
             )
             return
         except KmbotError as exc:
-            self._tell(respond, client, user_id, str(exc))
+            self._tell(respond, user_id, str(exc))
             return
-        kick(services)
+        kick(container)
         if respond is not None:
-            respond(**reply, response_type="ephemeral")
-        refresh_home(services, client, user_id, team_id)
-
-    def _keep(
-        self,
-        kind: PostKind,
-        text: str,
-        team_id: str,
-        user_id: str,
-        area: str | None,
-        purpose: str | None,
-        link: str | None,
-    ) -> int:
-        """Keep a post while its author joins; returns its place on the waiting list."""
-        with self.services.session_factory.begin() as session:
-            pending = keep_pending(
-                session,
-                team_id=team_id,
-                user_id=user_id,
-                kind=kind,
-                text=text,
-                area=area,
-                purpose=purpose,
-                link=link,
+            reply = post_messages.post_confirmation(
+                published, container.settings.marketplace_channel
             )
-            return pending.id
+            respond(**reply, response_type="ephemeral")
+        refresh_home(container, client, user_id, team_id)
 
-    def publish_kept(
+    def _publish_kept(
         self,
-        kept: list[tuple[Any, ...]],
+        kept: list[Draft],
         team_id: str,
         user_id: str,
         respond: Respond | None,
         client: WebClient,
     ) -> None:
         """Publish the posts a member made before they joined, now that they have."""
-        for kind, text, area, purpose, link in kept:
-            self._publish_as_member(
-                kind, text, team_id, user_id, respond, client, area=area, purpose=purpose, link=link
-            )
+        for new in kept:
+            self._publish(new, team_id, user_id, respond, client)
 
     # ------------------------------------------------------------ joining
-    def _join_from_profile(self, team_id: str, user_id: str, client: WebClient) -> bool:
-        """Join the member straight away when their email domain names one council."""
+    def _joined(self, team_id: str, user_id: str, client: WebClient) -> bool:
+        """Whether the member has joined, joining them from their email domain if it says."""
+        if self.container.posting.has_joined(team_id, user_id):
+            return True
         name, email = profile(client, user_id)
-        guess = guess_council(self.services.directory, email)
-        if guess is None or guess.record is None:
-            return False
-        with self.services.session_factory.begin() as session:
-            join_by_name(
-                session,
-                self.services.directory,
-                guess.record.name,
-                team_id=team_id,
-                user_id=user_id,
-                name=name,
-                email=email,
-            )
-        logger.info("Joined %s to %s from their email domain", user_id, guess.record.name)
-        return True
+        joined = self.container.membership.join_from_email(team_id, user_id, name=name, email=email)
+        return joined is not None
 
     def _ask_council(
         self,
@@ -251,38 +157,26 @@ class PostHandlers:
         trigger_id: str | None,
         respond: Respond | None,
         user_id: str,
-        metadata: str,
+        pending_id: int,
     ) -> None:
         if trigger_id:
             try:
                 client.views_open(
-                    trigger_id=trigger_id, view=blocks.join_modal(private_metadata=metadata)
+                    trigger_id=trigger_id,
+                    view=modals.join_modal(private_metadata=f"pending:{pending_id}"),
                 )
                 return
             except SlackApiError as exc:
                 logger.warning("Could not open the join modal: %s", exc.response.get("error"))
-        self._tell(
-            respond,
-            client,
-            user_id,
-            "First, which council do you work for? Type `/km join <your council>` and "
-            "I'll publish your post straight after.",
-        )
+        self._tell(respond, user_id, JOIN_FIRST)
 
     def join_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
         """The join modal: store the member's council, then publish what they were posting."""
-        values = view["state"]["values"]
-        picked = (
-            values.get(ids.BLK_COUNCIL, {}).get(ids.ACT_COUNCIL, {}).get("selected_option") or {}
-        ).get("value")
-        typed = (
-            values.get(ids.BLK_COUNCIL_NEW, {}).get(ids.ACT_COUNCIL_NEW, {}).get("value") or ""
-        ).strip()
-        role_value = (
-            values.get(ids.BLK_ROLE, {}).get(ids.ACT_ROLE, {}).get("selected_option") or {}
-        ).get("value") or "practitioner"
+        picked = input_value(view, ids.BLK_COUNCIL, ids.ACT_COUNCIL)
+        typed = (input_value(view, ids.BLK_COUNCIL_NEW, ids.ACT_COUNCIL_NEW) or "").strip()
+        role = input_value(view, ids.BLK_ROLE, ids.ACT_ROLE) or "practitioner"
         if not picked and not typed:
             ack(
                 response_action="errors",
@@ -297,71 +191,47 @@ class PostHandlers:
         ack()
         team_id, user_id = actor(body)
         name, email = profile(client, user_id)
-        services = self.services
+        container = self.container
         try:
-            with services.session_factory.begin() as session:
-                ensure_reference_councils(session, services.directory)
-                if picked:
-                    council = council_for_choice(session, picked, services.directory)
-                else:
-                    choice = council_for(session, typed, services.directory)
-                    assert choice is not None
-                    council = choice.council
-                member = join_member(
-                    session,
-                    team_id=team_id,
-                    user_id=user_id,
-                    council=council,
-                    name=name,
-                    email=email,
-                    role=_role(role_value),
-                )
-                notify_member(
-                    session,
-                    member,
-                    blocks.notice(
-                        f"Welcome to the Wants & Offers Marketplace. You're down as "
-                        f"*{blocks.escape(council.name)}*; `/km join` changes it."
-                    ),
-                )
-                pending = [
-                    (p.kind, p.text, p.area, p.purpose, p.link)
-                    for p in take_pending(session, team_id, user_id)
-                ]
+            joined = container.membership.join_from_form(
+                team_id, user_id, picked=picked, typed=typed, role=role, name=name, email=email
+            )
         except KmbotError as exc:
-            self._tell(None, client, user_id, str(exc))
+            self._tell(None, user_id, str(exc))
             return
-        self.publish_kept(pending, team_id, user_id, None, client)
-        kick(services)
-        refresh_home(services, client, user_id, team_id)
+        self._publish_kept(joined.kept, team_id, user_id, None, client)
+        kick(container)
+        refresh_home(container, client, user_id, team_id)
+
+    def join_command(
+        self, typed: str, command: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        """/km join [council]: set or change the member's council, then publish kept posts."""
+        team_id, user_id = actor(command)
+        if not typed:
+            client.views_open(trigger_id=command["trigger_id"], view=modals.join_modal())
+            return
+        name, email = profile(client, user_id)
+        container = self.container
+        joined = container.membership.join_by_name(team_id, user_id, typed, name=name, email=email)
+        note = " (a council new to the network)" if joined.created else ""
+        respond(
+            notice(f"You're down as *{escape(joined.council)}*{note}."),
+            response_type="ephemeral",
+        )
+        self._publish_kept(joined.kept, team_id, user_id, respond, client)
+        refresh_home(container, client, user_id, team_id)
 
     def council_options(self, ack: Ack, payload: dict[str, Any]) -> None:
         """Type-ahead options for the council picker."""
-        query = (payload.get("value") or "").strip()
-        found = self.services.directory.search(query, limit=20) if query else []
-        options = [
-            {
-                "text": {"type": "plain_text", "text": blocks.truncate(r.name, 75)},
-                "value": f"ref:{r.name}"[:150],
-            }
-            for r in found
-        ]
-        ack(options=options)
+        found = self.container.membership.council_options(payload.get("value") or "")
+        ack(options=members.council_options(found))
 
     # ------------------------------------------------------------ the post modal
     def post_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
         """The want/offer modal: check it, then publish."""
-        values = view["state"]["values"]
-        text = values.get(ids.BLK_TEXT, {}).get(ids.ACT_TEXT, {}).get("value") or ""
-        area = (
-            values.get(ids.BLK_AREA, {}).get(ids.ACT_AREA, {}).get("selected_option") or {}
-        ).get("value")
-        purpose = (
-            values.get(ids.BLK_PURPOSE, {}).get(ids.ACT_PURPOSE, {}).get("selected_option") or {}
-        ).get("value")
-        link = values.get(ids.BLK_LINK, {}).get(ids.ACT_LINK, {}).get("value")
         meta = (view.get("private_metadata") or "want").split(":")
         kind = PostKind.OFFER if meta[0] == "offer" else PostKind.WANT
         help_for = (
@@ -369,87 +239,54 @@ class PostHandlers:
             if len(meta) == 3 and meta[1] == "help" and meta[2].isascii() and meta[2].isdigit()
             else None
         )
-        services = self.services
+        container = self.container
+        team_id, user_id = actor(body)
         try:
-            validate_post_fields(
-                text,
-                max_length=services.settings.max_post_length,
-                area=area,
-                purpose=purpose,
-                link=link,
+            new = container.posting.draft(
+                kind,
+                input_value(view, ids.BLK_TEXT, ids.ACT_TEXT) or "",
+                area=input_value(view, ids.BLK_AREA, ids.ACT_AREA),
+                purpose=input_value(view, ids.BLK_PURPOSE, ids.ACT_PURPOSE),
+                link=input_value(view, ids.BLK_LINK, ids.ACT_LINK),
             )
-        except KmbotError as exc:
-            block = ids.BLK_LINK if "link" in str(exc).lower() else ids.BLK_TEXT
+            container.posting.check_room(team_id, user_id, kind)
+        except InvalidInput as exc:
+            block = _FIELD_BLOCKS.get(exc.field or "text", ids.BLK_TEXT)
             ack(response_action="errors", errors={block: str(exc)})
             return
-        team_id, user_id = actor(body)
-        with services.session_factory() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            if member is not None:
-                open_now = queries.open_posts_of(session, member.id, kind)
-                if len(open_now) >= services.settings.max_open_posts:
-                    ack(
-                        response_action="errors",
-                        errors={
-                            ids.BLK_TEXT: (
-                                f"You already have {services.settings.max_open_posts} "
-                                f"open {kind}s. "
-                                f"Close one first (App Home or `/km mine`)."
-                            )
-                        },
-                    )
-                    return
-            joined = member is not None and member.council_id is not None
-        if not joined and not self._join_from_profile(team_id, user_id, client):
-            pending_id = self._keep(kind, text, team_id, user_id, area, purpose, link)
+        except PostLimitReached as exc:
+            ack(response_action="errors", errors={ids.BLK_TEXT: str(exc)})
+            return
+        if not self._joined(team_id, user_id, client):
+            pending_id = container.posting.keep_until_joined(team_id, user_id, new)
             # Swap this modal for the join modal: no new trigger_id is needed.
             ack(
                 response_action="update",
-                view=blocks.join_modal(private_metadata=f"pending:{pending_id}"),
+                view=modals.join_modal(private_metadata=f"pending:{pending_id}"),
             )
             return
         ack()
-        self._publish_as_member(
-            kind,
-            text,
-            team_id,
-            user_id,
-            None,
-            client,
-            area=area,
-            purpose=purpose,
-            link=link,
-            help_for=help_for,
-        )
+        self._publish(new, team_id, user_id, None, client, help_for=help_for)
 
     # ------------------------------------------------------------ replies
-    def _tell(self, respond: Respond | None, client: WebClient, user_id: str, text: str) -> None:
-        self._send(respond, client, user_id, blocks.notice(blocks.escape(text)))
+    def _tell(self, respond: Respond | None, user_id: str, text: str) -> None:
+        self._send(respond, user_id, notice(escape(text)))
 
-    def _send(
-        self, respond: Respond | None, client: WebClient, user_id: str, message: dict[str, Any]
-    ) -> None:
+    def _send(self, respond: Respond | None, user_id: str, message: dict[str, Any]) -> None:
         if respond is not None:
             respond(**message, response_type="ephemeral", replace_original=False)
             return
-        with self.services.session_factory.begin() as session:
-            notify_user(session, user_id, message)
-        kick(self.services)
+        self.container.posting.tell(user_id, message)
+        kick(self.container)
 
 
-def _role(value: str) -> Role | None:
-    try:
-        return Role(value)
-    except ValueError:
-        return None
-
-
-def register(app: App, services: Services) -> None:
-    """Wire the posting listeners into the app."""
-    handlers = PostHandlers(services)
-    app.command(ids.CMD_WANT)(handlers.want_command)
-    app.command(ids.CMD_OFFER)(handlers.offer_command)
-    app.view(ids.VIEW_POST)(handlers.post_submitted)
-    app.view(ids.VIEW_JOIN)(handlers.join_submitted)
-    app.options(ids.ACT_COUNCIL_PICK)(handlers.council_options)
-    services.extras["posting"] = handlers
+def register(app: App, container: Container) -> Posting:
+    """Wire the posting listeners into the app; returns them (``/km join`` publishes through
+    them)."""
+    posting = Posting(container)
+    app.command(ids.CMD_WANT)(posting.want_command)
+    app.command(ids.CMD_OFFER)(posting.offer_command)
+    app.view(ids.VIEW_POST)(posting.post_submitted)
+    app.view(ids.VIEW_JOIN)(posting.join_submitted)
+    app.options(ids.ACT_COUNCIL_PICK)(posting.council_options)
+    return posting

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, Respond
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.container import Services
-from bot.services.privacy import forget_member, member_data_json
-from bot.slack import blocks
+from bot.container import Container
+from bot.slack.kit import notice
 from handlers.common import actor, kick
-from storage import queries
 
 logger = logging.getLogger(__name__)
+
+Subcommand = Callable[[str, dict[str, Any], Respond, WebClient], None]
 
 CONFIRM_WORD = "confirm"
 
@@ -23,20 +24,18 @@ CONFIRM_WORD = "confirm"
 class PrivacyCommands:
     """The personal-data subcommands of /km."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, container: Container) -> None:
+        self.container = container
 
     def my_data(
         self, rest: str, command: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
         """/km my-data: send the member a file of everything stored about them."""
         team_id, user_id = actor(command)
-        with self.services.session_factory() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            content = member_data_json(session, member) if member is not None else None
+        content = self.container.privacy.my_data(team_id, user_id)
         if content is None:
             respond(
-                blocks.notice("kmbot holds nothing about you: you haven't joined or posted."),
+                notice("kmbot holds nothing about you: you haven't joined or posted."),
                 response_type="ephemeral",
             )
             return
@@ -54,7 +53,7 @@ class PrivacyCommands:
             # OSError covers a timeout or a dropped connection: the member can simply ask again.
             logger.warning("Could not send my-data to %s: %s", user_id, exc)
             respond(
-                blocks.notice(
+                notice(
                     "Slack didn't take the file just now, so nothing was sent. "
                     "Please try `/km my-data` again in a minute."
                 ),
@@ -62,7 +61,7 @@ class PrivacyCommands:
             )
             return
         respond(
-            blocks.notice(
+            notice(
                 "I've sent you a direct message with a file of everything kmbot stores about you."
             ),
             response_type="ephemeral",
@@ -73,18 +72,16 @@ class PrivacyCommands:
     ) -> None:
         """/km forget-me [confirm]: erase the member's personal data and withdraw their posts."""
         team_id, user_id = actor(command)
-        with self.services.session_factory() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id)
-            open_posts = len(queries.open_posts_of(session, member.id)) if member else 0
-        if member is None:
+        open_posts = self.container.privacy.open_posts(team_id, user_id)
+        if open_posts is None:
             respond(
-                blocks.notice("kmbot holds nothing about you, so there is nothing to erase."),
+                notice("kmbot holds nothing about you, so there is nothing to erase."),
                 response_type="ephemeral",
             )
             return
         if rest.strip().lower() != CONFIRM_WORD:
             respond(
-                blocks.notice(
+                notice(
                     "This erases your name, email, Slack id and the text of all your posts, and "
                     f"withdraws your {open_posts} open post{'s' if open_posts != 1 else ''}. "
                     "The network keeps only anonymous counts (e.g. a want from your council). "
@@ -93,24 +90,16 @@ class PrivacyCommands:
                 response_type="ephemeral",
             )
             return
-        with self.services.session_factory.begin() as session:
-            member = queries.member_by_slack_id(session, team_id, user_id, lock=True)
-            if member is None:  # erased a moment ago from another device
-                done = None
-            else:
-                done = forget_member(session, member, now=self.services.clock())
-                post_ids = list(done.withdrawn_ids)
-        if done is None:
+        done = self.container.privacy.forget(team_id, user_id)
+        if done is None:  # erased a moment ago from another device
             respond(
-                blocks.notice("Done: kmbot no longer holds anything about you."),
+                notice("Done: kmbot no longer holds anything about you."),
                 response_type="ephemeral",
             )
             return
-        for post_id in post_ids:
-            self.services.matcher.remove(post_id)
-        kick(self.services)
+        kick(self.container)
         respond(
-            blocks.notice(
+            notice(
                 f"Done: your personal data is erased and {done.posts_withdrawn} open "
                 f"post{'s' if done.posts_withdrawn != 1 else ''} withdrawn. The cards in the "
                 "marketplace channel are being updated to match."
@@ -119,9 +108,7 @@ class PrivacyCommands:
         )
 
 
-def register(app: App, services: Services) -> None:
-    """Add my-data and forget-me to /km."""
-    commands = PrivacyCommands(services)
-    km = services.extras["km"]
-    km.subcommands["my-data"] = commands.my_data
-    km.subcommands["forget-me"] = commands.forget_me
+def subcommands(container: Container) -> dict[str, Subcommand]:
+    """The /km subcommands this module owns."""
+    commands = PrivacyCommands(container)
+    return {"my-data": commands.my_data, "forget-me": commands.forget_me}

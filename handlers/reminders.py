@@ -1,7 +1,7 @@
-"""Buttons on the worker's messages: "Still needed" on expiry reminders, "I can help" on nudges.
+"""Buttons on the worker's expiry reminders: "Still needed" keeps a post open for longer.
 
-"Fulfilled" and "Withdraw" on a reminder carry the same action ids as App Home's buttons, so
-``handlers.interactions`` answers them (closing through ``bot.services.marketplace.close_post``).
+A reminder's "Fulfilled" and "Withdraw" are App Home's buttons, and a nudge's "I can help" is
+the card's: ``handlers.interactions`` answers those.
 """
 
 from __future__ import annotations
@@ -12,27 +12,21 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.container import Services
-from bot.kernel.errors import KmbotError, NotFound
+from bot.container import Container
+from bot.kernel.errors import KmbotError
 from bot.kernel.text import escape
-from bot.services.marketplace import post_view
-from bot.services.reminders import keep_open
 from bot.slack import ids
-from bot.slack import worker_messages as nudge_blocks
+from bot.slack import reminders as reminder_messages
 from handlers.common import actor, button_value, kick, post_id_from, refresh_home
-from handlers.interactions import Interactions
-from storage import queries
 
 logger = logging.getLogger(__name__)
 
 
-class NudgeButtons:
-    """Listeners for the buttons on reminders and nudges."""
+class ReminderButtons:
+    """Listeners for the buttons on expiry reminders."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        # The nudge's "I can help" is the card's "I can help": same service, same replies.
-        self.interactions = Interactions(services)
+    def __init__(self, container: Container) -> None:
+        self.container = container
 
     def still_needed(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient
@@ -41,29 +35,18 @@ class NudgeButtons:
         ack()
         post_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
-        services = self.services
         try:
-            with services.session_factory.begin() as session:
-                member = queries.member_by_slack_id(session, team_id, user_id)
-                if member is None or post_id is None:
-                    raise NotFound("That isn't one of your posts.")
-                post = keep_open(
-                    session, member, post_id, settings=services.settings, now=services.clock()
-                )
-                view = post_view(post)
+            view = self.container.closing.keep_open(team_id, user_id, post_id)
         except KmbotError as exc:
             respond(text=escape(str(exc)), response_type="ephemeral", replace_original=False)
             return
-        services.matcher.add(post)  # back in this process's index if it had expired
-        kick(services)
+        kick(self.container)
         # Replace the reminder: its buttons have done their job.
-        respond(**nudge_blocks.kept_open(view), replace_original=True)
+        respond(**reminder_messages.kept_open(view), replace_original=True)
         logger.info("%s kept open until %s by %s", view.label, view.expires_at, user_id)
-        refresh_home(services, client, user_id, team_id)
+        refresh_home(self.container, client, user_id, team_id)
 
 
-def register(app: App, services: Services) -> None:
-    """Wire the reminder and nudge buttons into the app."""
-    buttons = NudgeButtons(services)
-    app.action(ids.ACT_STILL_NEEDED)(buttons.still_needed)
-    app.action(ids.ACT_NUDGE_HELP)(buttons.interactions.can_help)
+def register(app: App, container: Container) -> None:
+    """Wire the reminder buttons into the app."""
+    app.action(ids.ACT_STILL_NEEDED)(ReminderButtons(container).still_needed)

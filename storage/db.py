@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,17 @@ def head_revision() -> str | None:
 def is_current(engine: Engine) -> bool:
     """True when the database schema is at the newest revision."""
     return current_revision(engine) == head_revision()
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's transaction commits (never if it rolls back)."""
+
+    def committed(_session: Session) -> None:
+        event.remove(session, "after_soft_rollback", rolled_back)
+        action()
+
+    def rolled_back(_session: Session, _previous: Any) -> None:
+        event.remove(session, "after_commit", committed)
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_soft_rollback", rolled_back, once=True)

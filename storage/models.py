@@ -23,6 +23,37 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from bot.kernel.clock import utcnow
+from bot.kernel.vocabulary import (
+    IntroductionStatus,
+    OutboxStatus,
+    PostKind,
+    PostStatus,
+    Role,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "CommunityOfPractice",
+    "Council",
+    "Introduction",
+    "IntroductionStatus",
+    "Member",
+    "NudgePrompt",
+    "NudgeRun",
+    "Outcome",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PendingPost",
+    "Post",
+    "PostKind",
+    "PostStatus",
+    "Role",
+    "SeenRequest",
+    "utcnow",
+]
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -30,11 +61,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """The current time in UTC, timezone-aware."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -72,38 +98,6 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
         length=20,
         values_callable=lambda e: [m.value for m in e],
     )
-
-
-class PostKind(enum.StrEnum):
-    WANT = "want"
-    OFFER = "offer"
-
-
-class PostStatus(enum.StrEnum):
-    OPEN = "open"
-    FULFILLED = "fulfilled"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired"
-    REMOVED = "removed"
-
-
-class Role(enum.StrEnum):
-    SPONSOR = "sponsor"
-    CHANGE_AGENT = "change_agent"
-    PRACTITIONER = "practitioner"
-    FACILITATOR = "facilitator"
-
-
-class IntroductionStatus(enum.StrEnum):
-    PROPOSED = "proposed"
-    CONFIRMED = "confirmed"
-    DECLINED = "declined"
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    DEAD = "dead"
 
 
 class Council(Base):

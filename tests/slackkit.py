@@ -15,7 +15,7 @@ from slack_sdk.models.views import View
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_web
-from bot.container import Services, build_services
+from bot.container import Container, build_container
 from bot.devtools.fakeslack import FakeSlack
 from bot.kernel.settings import Settings
 from bot.outbox.delivery import Deliverer, make_client
@@ -54,9 +54,9 @@ class TrackingExecutor(ThreadPoolExecutor):
             return self._busy == 0
 
 
-def make_services(settings: Settings) -> Services:
-    """Services for a test, with a deliverer that backs off quickly."""
-    services = build_services(settings)
+def make_services(settings: Settings) -> Container:
+    """Container for a test, with a deliverer that backs off quickly."""
+    services = build_container(settings)
     client = make_client(settings.slack_bot_token, settings.slack_api_url, timeout=2)
     services.deliverer = Deliverer(
         client, services.session_factory, backoff_base=0.05, backoff_cap=0.5
@@ -81,7 +81,7 @@ class SlackDriver:
     """Sends signed requests to the real app in-process, and waits for its work to finish."""
 
     def __init__(
-        self, settings: Settings, services: Services, fake: FakeSlack, signing_secret: str
+        self, settings: Settings, services: Container, fake: FakeSlack, signing_secret: str
     ) -> None:
         self.settings = settings
         self.services = services

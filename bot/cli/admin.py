@@ -8,10 +8,11 @@ import re
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.kernel.errors import KmbotError
+from bot.kernel.errors import CommandError, KmbotError
 from bot.kernel.settings import Settings
 from bot.reports import stats
-from bot.services import admin, audit
+from bot.services import audit
+from bot.services.admin import facilitators
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -22,25 +23,25 @@ def plain(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def _services(settings: Settings) -> Any:
-    """Services with the configured facilitators made facilitators (as at app start)."""
-    from bot.container import build_services
+def _container(settings: Settings) -> Any:
+    """Container with the configured facilitators made facilitators (as at app start)."""
+    from bot.container import build_container
 
-    services = build_services(settings)
-    with services.session_factory.begin() as session:
-        admin.bootstrap_facilitators(session, settings.facilitators, team_id=settings.slack_team_id)
-    return services
+    container = build_container(settings)
+    with container.session_factory.begin() as session:
+        facilitators.bootstrap_facilitators(
+            session, settings.facilitators, team_id=settings.slack_team_id
+        )
+    return container
 
 
 def cmd_facilitator(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """kmbot facilitator add|remove|list [USER_ID]"""
-    from bot.cli.main import CommandError
-
-    services = _services(settings)
+    container = _container(settings)
     try:
         if args.action == "list":
-            with services.session_factory() as session:
-                members = admin.list_facilitators(session)
+            with container.session_factory() as session:
+                members = facilitators.list_facilitators(session)
                 if not members:
                     out.write(
                         "There are no facilitators yet. "
@@ -53,14 +54,14 @@ def cmd_facilitator(args: argparse.Namespace, settings: Settings, out: TextIO) -
         if not args.user_id:
             raise CommandError(f"Give the Slack user id: kmbot facilitator {args.action} U0123ABCD")
         try:
-            user_id = admin.parse_user(args.user_id)
-            with services.session_factory.begin() as session:
+            user_id = facilitators.parse_user(args.user_id)
+            with container.session_factory.begin() as session:
                 if args.action == "add":
-                    admin.add_facilitator(
+                    facilitators.add_facilitator(
                         session, user_id, actor=audit.CLI_ACTOR, team_id=settings.slack_team_id
                     )
                 else:
-                    admin.remove_facilitator(
+                    facilitators.remove_facilitator(
                         session, user_id, actor=audit.CLI_ACTOR, configured=settings.facilitators
                     )
         except KmbotError as exc:
@@ -69,17 +70,17 @@ def cmd_facilitator(args: argparse.Namespace, settings: Settings, out: TextIO) -
         out.write(f"{user_id} {verb}.\n")
         return 0
     finally:
-        services.close()
+        container.close()
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """kmbot stats [--json]"""
-    services = _services(settings)
+    container = _container(settings)
     try:
-        with services.session_factory() as session:
+        with container.session_factory() as session:
             found = stats.collect(session)
     finally:
-        services.close()
+        container.close()
     if args.json:
         json.dump(found.as_json(), out, indent=2, ensure_ascii=False)
         out.write("\n")
@@ -90,15 +91,14 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """kmbot export --out DIR"""
-    from bot.cli.main import CommandError
     from bot.reports.export import export_to
 
     folder = Path(args.out)
     if folder.exists() and not folder.is_dir():
         raise CommandError(f"{folder} is a file; give a folder for the CSV files.")
-    services = _services(settings)
+    container = _container(settings)
     try:
-        with services.session_factory.begin() as session:
+        with container.session_factory.begin() as session:
             try:
                 written = export_to(session, folder)
             except OSError as exc:
@@ -112,7 +112,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
                 after={p.name: n for p, n in written.items()},
             )
     finally:
-        services.close()
+        container.close()
     for path, rows in written.items():
         out.write(f"{path}: {rows} row(s)\n")
     return 0

@@ -1,8 +1,16 @@
-"""Domain errors: each carries a message fit to show the member who caused it."""
+"""Errors whose message is fit to show whoever caused them.
+
+``KmbotError`` and its kinds are domain errors, shown to the member; ``CommandError`` is a
+mistake on the ``kmbot`` command line, shown without a traceback.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+class CommandError(Exception):
+    """A command-line mistake; the message is shown without a traceback."""
 
 
 class KmbotError(Exception):
@@ -10,7 +18,11 @@ class KmbotError(Exception):
 
 
 class InvalidInput(KmbotError):
-    """What was typed cannot be used as it is."""
+    """What was typed cannot be used as it is; ``field`` names the part at fault, if one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(KmbotError):

@@ -9,17 +9,6 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-KNOWLEDGE_AREAS = {
-    "IM": "Information Management",
-    "CF": "Customer Focus",
-    "CO": "Communications",
-    "OL": "Organisational Learning",
-}
-PURPOSES = {
-    "bau": "Business as usual",
-    "efficiency": "Efficiency and effectiveness",
-    "transformation": "Business transformation",
-}
 
 
 class ConfigError(Exception):

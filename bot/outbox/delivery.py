@@ -1,14 +1,17 @@
-"""Delivering the outbox to Slack: retried with backoff, never sent twice."""
+"""Delivering the outbox to Slack: retried with backoff, never sent twice.
+
+``Deliverer`` claims due messages, sends them and records the outcome; the Slack calls
+themselves are in ``bot.outbox.slack_calls``.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -16,12 +19,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from bot.outbox.slack_calls import METADATA_EVENT, SlackCalls, Snapshot, make_client, retry_after
 from storage.models import Introduction, OutboxMessage, OutboxStatus, Post, utcnow
+
+__all__ = ["MAX_ATTEMPTS", "METADATA_EVENT", "Deliverer", "DeliveryReport", "make_client"]
 
 logger = logging.getLogger(__name__)
 
-METADATA_EVENT = "kmbot_outbox"
-_CHANNEL_ID = re.compile(r"^[CGDU][A-Z0-9]{2,}$")
 # Errors that will not cure themselves; retried slowly in case an admin fixes the app's set-up.
 _PERMANENT = {
     "channel_not_found",
@@ -40,12 +44,6 @@ _PERMANENT = {
     "cant_update_message",
 }
 MAX_ATTEMPTS = 12
-_MAX_LOOKUP_PAGES = 50  # 10,000 messages since the first attempt: enough for any channel
-
-
-def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A Web API client that never retries on its own: a blind retry could post twice."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
 
 
 @dataclass
@@ -73,6 +71,7 @@ class Deliverer:
         clock: Any = utcnow,
     ) -> None:
         self.client = client
+        self.slack = SlackCalls(client)
         self.session_factory = session_factory
         # A claim outlives one Slack call (it is renewed before each), so a crashed process's
         # message is taken over within seconds, never while a live sender's call may still land.
@@ -82,7 +81,6 @@ class Deliverer:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.clock = clock
-        self._channel_ids: dict[str, str] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -197,16 +195,16 @@ class Deliverer:
                 update(OutboxMessage).where(OutboxMessage.id == msg_id).values(uncertain=True)
             )
             session.commit()
-            snapshot = _Snapshot.of(msg, parent)
+            snapshot = _snapshot(msg, parent)
         if parent is not None and parent.status == OutboxStatus.DEAD:
             self._finish(msg_id, status=OutboxStatus.DEAD, error="parent message was never sent")
             report.dead += 1
             return True
         try:
-            channel = self._resolve_channel(snapshot.channel)
+            channel = self.slack.resolve_channel(snapshot.channel)
             if uncertain and snapshot.method == "chat.postMessage":
                 self._renew_claim(msg_id)
-                found = self._find_delivered(snapshot, channel)
+                found = self.slack.find_delivered(snapshot, channel)
                 if found is not None:
                     self._finish(msg_id, status=OutboxStatus.SENT, channel=channel, ts=found)
                     report.recovered += 1
@@ -214,7 +212,7 @@ class Deliverer:
             if not self._renew_claim(msg_id):
                 # Our claim lapsed (a very slow look-up) and another sender took the message over.
                 return False
-            channel, ts = self._call(snapshot, channel)
+            channel, ts = self.slack.send(snapshot, channel)
         except SlackApiError as exc:
             # A refusal proves only that this call did nothing: an earlier attempt may still have
             # landed, so a message that was uncertain stays uncertain (looked for before resending).
@@ -229,116 +227,11 @@ class Deliverer:
         report.sent += 1
         return True
 
-    # ------------------------------------------------------------ calls
-    def _call(self, snap: _Snapshot, channel: str | None) -> tuple[str | None, str | None]:
-        payload = dict(snap.payload)
-        if snap.method == "chat.postMessage":
-            args: dict[str, Any] = {
-                "channel": channel,
-                "text": payload.get("text", ""),
-                "blocks": payload.get("blocks"),
-                "metadata": {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": snap.id}},
-                "unfurl_links": False,
-            }
-            if snap.thread_ts:
-                args["thread_ts"] = snap.thread_ts
-            resp = self.client.chat_postMessage(**args)
-            return resp.get("channel"), resp.get("ts")
-        if snap.method == "chat.update":
-            resp = self.client.chat_update(
-                channel=str(channel),
-                ts=str(snap.thread_ts or payload.get("ts")),
-                text=payload.get("text", ""),
-                blocks=payload.get("blocks"),
-            )
-            return resp.get("channel"), resp.get("ts")
-        if snap.method == "chat.postEphemeral":
-            resp = self.client.chat_postEphemeral(
-                channel=str(channel),
-                user=payload["user"],
-                text=payload.get("text", ""),
-                blocks=payload.get("blocks"),
-            )
-            return channel, resp.get("message_ts")
-        raise ValueError(f"unsupported outbox method {snap.method}")
-
-    def _resolve_channel(self, channel: str | None) -> str | None:
-        """Channel names become ids (history look-ups need ids); user ids become DM channels."""
-        if channel is None:
-            return None
-        name = channel.lstrip("#")
-        if name in self._channel_ids:
-            return self._channel_ids[name]
-        if _CHANNEL_ID.match(name):
-            if name.startswith("U"):
-                resp = self.client.conversations_open(users=name)
-                self._channel_ids[name] = resp["channel"]["id"]
-                return self._channel_ids[name]
-            return name
-        cursor = None
-        while True:
-            resp = self.client.conversations_list(
-                limit=1000,
-                cursor=cursor,
-                exclude_archived=True,
-                types="public_channel,private_channel",
-            )
-            ch: dict[str, Any]
-            for ch in resp.get("channels", []):
-                self._channel_ids[ch["name"]] = ch["id"]
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if name in self._channel_ids or not cursor:
-                break
-        if name not in self._channel_ids:
-            raise SlackApiError(
-                f"channel #{name} not found",
-                _FakeResponse({"ok": False, "error": "channel_not_found"}),
-            )
-        return self._channel_ids[name]
-
-    def _find_delivered(self, snap: _Snapshot, channel: str | None) -> str | None:
-        """Look in the channel (or thread) for a message carrying this outbox id."""
-        if channel is None:
-            return None
-        cursor: str | None = None
-        # Every page, not just the first: in a busy channel the message may be further back, and
-        # missing it would mean posting it twice.
-        for _page in range(_MAX_LOOKUP_PAGES):
-            if snap.thread_ts:
-                resp = self.client.conversations_replies(
-                    channel=channel,
-                    ts=snap.thread_ts,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-            else:
-                oldest = f"{snap.created_at.timestamp() - 120:.6f}"
-                resp = self.client.conversations_history(
-                    channel=channel,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-            message: dict[str, Any]
-            for message in resp.get("messages", []):
-                md: dict[str, Any] = message.get("metadata") or {}
-                if (
-                    md.get("event_type") == METADATA_EVENT
-                    and (md.get("event_payload") or {}).get("outbox_id") == snap.id
-                ):
-                    return str(message["ts"])
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return None
-        raise RuntimeError(f"could not finish looking for outbox message {snap.id}; will retry")
-
     # ------------------------------------------------------------ outcomes
     def _failed(
         self,
         msg_id: int,
-        snap: _Snapshot,
+        snap: Snapshot,
         exc: SlackApiError,
         report: DeliveryReport,
         *,
@@ -349,16 +242,16 @@ class Deliverer:
         report.failed += 1
         report.errors[error or str(status)] += 1
         if status == 429:
-            retry_after = _retry_after(exc.response.headers)
+            delay = retry_after(exc.response.headers)
             # Slack refused this call outright: it posted nothing.
-            self._retry(msg_id, snap, "rate limited", uncertain=uncertain_before, delay=retry_after)
+            self._retry(msg_id, snap, "rate limited", uncertain=uncertain_before, delay=delay)
             return
         if status >= 500:
             self._retry(msg_id, snap, f"HTTP {status}", uncertain=True)
             return
         if error == "not_in_channel" and snap.channel:
             try:
-                self.client.conversations_join(channel=str(self._resolve_channel(snap.channel)))
+                self.slack.join(snap.channel)
             except (SlackApiError, OSError):
                 logger.warning("Could not join %s", snap.channel)
             self._retry(msg_id, snap, error, uncertain=uncertain_before, delay=0.0)
@@ -380,7 +273,7 @@ class Deliverer:
     def _retry(
         self,
         msg_id: int,
-        snap: _Snapshot,
+        snap: Snapshot,
         error: str,
         *,
         uncertain: bool,
@@ -427,18 +320,6 @@ class Deliverer:
                 _record_where(session, msg)
 
 
-def _retry_after(headers: Any) -> float:
-    """Seconds Slack asked us to wait (header names are case-insensitive; HTTP/2 lowercases)."""
-    for name, value in dict(headers or {}).items():
-        if str(name).lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return min(max(float(raw), 0.0), 3600.0)
-            except (TypeError, ValueError):
-                break
-    return 1.0
-
-
 def _record_where(session: Session, msg: OutboxMessage) -> None:
     """Remember where a card or introduction lives, so threads and updates can find it."""
     if msg.method != "chat.postMessage":
@@ -453,42 +334,21 @@ def _record_where(session: Session, msg: OutboxMessage) -> None:
             intro.message_channel, intro.message_ts = msg.sent_channel, msg.sent_ts
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    id: int
-    kind: str
-    method: str
-    channel: str | None
-    thread_ts: str | None
-    payload: dict[str, Any]
-    attempts: int
-    created_at: datetime
-
-    @classmethod
-    def of(cls, msg: OutboxMessage, parent: OutboxMessage | None) -> _Snapshot:
-        channel, thread_ts = msg.channel, msg.thread_ts
-        if parent is not None and parent.status == OutboxStatus.SENT:
-            channel = channel or parent.sent_channel
-            thread_ts = thread_ts or parent.sent_ts
-            if msg.method == "chat.update":
-                channel = parent.sent_channel
-        return cls(
-            msg.id,
-            msg.kind,
-            msg.method,
-            channel,
-            thread_ts,
-            dict(msg.payload),
-            msg.attempts,
-            msg.created_at,
-        )
-
-
-class _FakeResponse(dict):  # type: ignore[type-arg]
-    """Lets us raise SlackApiError for conditions we detect ourselves."""
-
-    status_code = 200
-    headers: dict[str, str] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:  # noqa: D102
-        return super().get(key, default)
+def _snapshot(msg: OutboxMessage, parent: OutboxMessage | None) -> Snapshot:
+    """What the message asks of Slack, with its thread (and channel) from a sent parent."""
+    channel, thread_ts = msg.channel, msg.thread_ts
+    if parent is not None and parent.status == OutboxStatus.SENT:
+        channel = channel or parent.sent_channel
+        thread_ts = thread_ts or parent.sent_ts
+        if msg.method == "chat.update":
+            channel = parent.sent_channel
+    return Snapshot(
+        msg.id,
+        msg.kind,
+        msg.method,
+        channel,
+        thread_ts,
+        dict(msg.payload),
+        msg.attempts,
+        msg.created_at,
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import OutboxMessage, OutboxStatus, utcnow
+from storage.models import Member, OutboxMessage, OutboxStatus, utcnow
 
 
 def enqueue(
@@ -61,3 +61,18 @@ def card_message(session: Session, post_id: int) -> OutboxMessage | None:
         .order_by(OutboxMessage.id)
         .limit(1)
     )
+
+
+def notify_member(
+    session: Session, member: Member, payload: dict[str, Any], *, kind: str = "notice"
+) -> None:
+    """Owe a member a direct message (delivered and retried like everything else)."""
+    if member.slack_user_id:
+        notify_user(session, member.slack_user_id, payload, kind=kind)
+
+
+def notify_user(
+    session: Session, slack_user_id: str, payload: dict[str, Any], *, kind: str = "notice"
+) -> None:
+    """Owe a Slack user a direct message, whether or not they have joined yet."""
+    enqueue(session, kind=kind, channel=slack_user_id, payload=payload)

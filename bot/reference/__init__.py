@@ -1,0 +1,1 @@
+"""Reference data, pure: the UK council directory (names, abbreviations, email domains)."""

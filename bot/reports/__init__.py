@@ -1,0 +1,1 @@
+"""Reports for facilitators and sponsors: statistics, CSV exports and the activity chart."""

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.kernel.settings import KNOWLEDGE_AREAS
 from bot.kernel.text import escape
+from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 from storage.models import (
     Council,
     Introduction,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.kernel.data import PROMPTS_FILE
 from bot.kernel.errors import InvalidInput, NotFound
-from bot.kernel.settings import KNOWLEDGE_AREAS
 from bot.kernel.text import clean_post_text, escape, has_visible_text, visible_length
+from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 from storage.models import CommunityOfPractice, NudgePrompt, utcnow
 
 DEFAULT_TIMEZONE = "Europe/London"

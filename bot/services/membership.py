@@ -10,7 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.kernel.errors import InvalidInput
+from bot.outbox import enqueue as outbox
 from bot.reference.councils import CouncilDirectory, CouncilRecord, Resolution
+from bot.services.context import ServiceContext
+from bot.services.posting import Draft, take_drafts
+from bot.slack import members as member_messages
 from storage import queries
 from storage.models import Council, Member, Role
 
@@ -285,3 +289,110 @@ def guess_council(directory: CouncilDirectory, email: str | None) -> Resolution 
         return None
     res = directory.by_email(email)
     return res if res.record is not None else None
+
+
+# ---------------------------------------------------------------- for the Slack handlers
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A member's council after joining, and the posts they made before they joined."""
+
+    council: str
+    created: bool
+    kept: list[Draft]
+
+
+class MembershipService:
+    """Joining as the Slack handlers need it: each call is one transaction."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    def join_from_email(
+        self, team_id: str, user_id: str, *, name: str | None, email: str | None
+    ) -> str | None:
+        """Join the member straight away when their email domain names one council; returns
+        the council's name, or None when the domain says nothing for sure."""
+        guess = guess_council(self.context.directory, email)
+        if guess is None or guess.record is None:
+            return None
+        with self.context.session_factory.begin() as session:
+            choice = join_by_name(
+                session,
+                self.context.directory,
+                guess.record.name,
+                team_id=team_id,
+                user_id=user_id,
+                name=name,
+                email=email,
+            )
+            joined = choice.council.name
+        logger.info("Joined %s to %s from their email domain", user_id, joined)
+        return joined
+
+    def join_by_name(
+        self, team_id: str, user_id: str, typed: str, *, name: str | None, email: str | None
+    ) -> Joined:
+        """``/km join <council>``: join (or change council) and take the posts kept meanwhile."""
+        with self.context.session_factory.begin() as session:
+            choice = join_by_name(
+                session,
+                self.context.directory,
+                typed,
+                team_id=team_id,
+                user_id=user_id,
+                name=name,
+                email=email,
+            )
+            return Joined(
+                choice.council.name, choice.created, take_drafts(session, team_id, user_id)
+            )
+
+    def join_from_form(
+        self,
+        team_id: str,
+        user_id: str,
+        *,
+        picked: str | None,
+        typed: str,
+        role: str,
+        name: str | None,
+        email: str | None,
+    ) -> Joined:
+        """The join modal: the council picked from the list (or typed), and a role; the member
+        is owed a welcome message, and the posts kept meanwhile are taken for publishing."""
+        directory = self.context.directory
+        with self.context.session_factory.begin() as session:
+            ensure_reference_councils(session, directory)
+            if picked:
+                council = council_for_choice(session, picked, directory)
+                created = False
+            else:
+                choice = council_for(session, typed, directory)
+                assert choice is not None
+                council, created = choice.council, choice.created
+            member = join_member(
+                session,
+                team_id=team_id,
+                user_id=user_id,
+                council=council,
+                name=name,
+                email=email,
+                role=_role(role),
+            )
+            outbox.notify_member(session, member, member_messages.welcome(council.name))
+            return Joined(council.name, created, take_drafts(session, team_id, user_id))
+
+    def council_options(self, typed: str, *, limit: int = 20) -> list[tuple[str, str]]:
+        """(name, picker value) of the councils matching what someone is typing."""
+        typed = typed.strip()
+        found = self.context.directory.search(typed, limit=limit) if typed else []
+        return [(r.name, f"ref:{r.name}") for r in found]
+
+
+def _role(value: str) -> Role | None:
+    try:
+        return Role(value)
+    except ValueError:
+        return None

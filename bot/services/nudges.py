@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.kernel.settings import Settings
 from bot.outbox import enqueue as outbox
 from bot.services.communities import NATIONS, ensure_builtin_prompts, list_prompts
-from bot.services.marketplace import post_view
-from bot.slack import worker_messages as nudge_blocks
+from bot.services.views import post_view
+from bot.slack import communities as nudge_messages
 from storage.models import (
     CommunityOfPractice,
     Introduction,
@@ -122,7 +122,7 @@ def next_prompt(session: Session, community: CommunityOfPractice) -> NudgePrompt
 
 
 def waiting_wants(
-    session: Session, area: str, *, limit: int = nudge_blocks.MAX_WANTS_IN_NUDGE
+    session: Session, area: str, *, limit: int = nudge_messages.MAX_WANTS_IN_NUDGE
 ) -> tuple[list[Post], int]:
     """Open wants in ``area`` with no confirmed introduction, longest-waiting first, and how
     many more there are."""
@@ -148,7 +148,7 @@ def compose_nudge(
     """The nudge's message (prompt and waiting wants) and the prompt it used."""
     prompt = next_prompt(session, community)
     wants, more = waiting_wants(session, community.area)
-    payload = nudge_blocks.nudge(
+    payload = nudge_messages.nudge(
         community.area,
         prompt.text if prompt else None,
         [post_view(w) for w in wants],

@@ -5,26 +5,24 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 
-from bot.kernel.settings import Settings
-from bot.outbox import enqueue as outbox
-from bot.services.marketplace import introduction_view, post_view
-from bot.slack import blocks
+from bot.services.closing import owe_card
+from bot.services.context import ServiceContext, member_of
+from bot.services.introductions import owe_update
 from storage import queries
+from storage.db import after_commit
 from storage.models import (
     AuditEntry,
-    Introduction,
     Member,
     OutboxMessage,
     OutboxStatus,
     Outcome,
     PendingPost,
-    Post,
     PostStatus,
     utcnow,
 )
@@ -32,8 +30,7 @@ from storage.models import (
 logger = logging.getLogger(__name__)
 
 ERASED_TEXT = "(erased at the author's request)"
-PURGED_TEXT = "(removed after the retention period)"
-_CLEARED: dict[str, Any] = {"cleared": True}
+CLEARED: dict[str, Any] = {"cleared": True}
 _BATCH = 200
 
 
@@ -204,7 +201,7 @@ def forget_member(session: Session, member: Member, *, now: datetime | None = No
     session.flush()
     for post in posts:
         session.refresh(post)
-        _owe_card(session, post)
+        owe_card(session, post)  # so a name or text leaves the channel too
     session.execute(
         update(Outcome)
         .where(or_(Outcome.recorded_by_id == member.id, Outcome.post_id.in_(post_ids or [-1])))
@@ -213,7 +210,7 @@ def forget_member(session: Session, member: Member, *, now: datetime | None = No
     )
     for intro in intros:
         session.refresh(intro)
-        _owe_introduction(session, intro)
+        owe_update(session, intro)
         done.introductions_updated += 1
     if user_id:
         session.execute(
@@ -227,7 +224,7 @@ def forget_member(session: Session, member: Member, *, now: datetime | None = No
             .where(OutboxMessage.channel == user_id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(
                 status=OutboxStatus.DEAD,
-                payload=_CLEARED,
+                payload=CLEARED,
                 last_error="member asked to be forgotten",
             )
             .execution_options(synchronize_session=False)
@@ -235,11 +232,11 @@ def forget_member(session: Session, member: Member, *, now: datetime | None = No
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == user_id)
-            .values(payload=_CLEARED)
+            .values(payload=CLEARED)
             .execution_options(synchronize_session=False)
         )
         done.messages_cleared += int(getattr(result, "rowcount", 0) or 0)
-    done.messages_cleared += _clear_sent_payloads(session, post_ids, [i.id for i in intros])
+    done.messages_cleared += clear_sent_payloads(session, post_ids, [i.id for i in intros])
     member.name = None
     member.email = None
     member.slack_user_id = None
@@ -249,49 +246,8 @@ def forget_member(session: Session, member: Member, *, now: datetime | None = No
     return done
 
 
-def _owe_card(session: Session, post: Post) -> None:
-    """Owe Slack the post's card as it now is (so a name or text leaves the channel too)."""
-    card = outbox.card_message(session, post.id)
-    if card is None:
-        return
-    payload = blocks.card(post_view(post))
-    if card.status == OutboxStatus.PENDING:
-        card.payload = payload
-    elif card.status == OutboxStatus.SENT:
-        outbox.enqueue(
-            session,
-            kind="card_update",
-            method="chat.update",
-            parent=card,
-            payload=payload,
-            post_id=post.id,
-        )
-
-
-def _owe_introduction(session: Session, intro: Introduction) -> None:
-    """Owe Slack the introduction's message without the erased member's details."""
-    msg = session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.introduction_id == intro.id, OutboxMessage.kind == "introduction"
-        )
-    )
-    if msg is None:
-        return
-    payload = blocks.introduction(introduction_view(intro, session))
-    if msg.status == OutboxStatus.PENDING:
-        msg.payload = payload
-    elif msg.status == OutboxStatus.SENT:
-        outbox.enqueue(
-            session,
-            kind="introduction_update",
-            method="chat.update",
-            parent=msg,
-            payload=payload,
-            introduction_id=intro.id,
-        )
-
-
-def _clear_sent_payloads(session: Session, post_ids: list[int], intro_ids: list[int]) -> int:
+def clear_sent_payloads(session: Session, post_ids: list[int], intro_ids: list[int]) -> int:
+    """Forget our copies of the messages about these posts and introductions; how many."""
     """Forget our copies of messages already in Slack about these posts and introductions."""
     if not post_ids and not intro_ids:
         return 0
@@ -304,72 +260,46 @@ def _clear_sent_payloads(session: Session, post_ids: list[int], intro_ids: list[
                 OutboxMessage.introduction_id.in_(intro_ids or [-1]),
             ),
         )
-        .values(payload=_CLEARED)
+        .values(payload=CLEARED)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-# ---------------------------------------------------------------- the retention period
+# ---------------------------------------------------------------- for the Slack handlers
 
 
-def purge_closed_posts(
-    session_factory: sessionmaker[Session], *, settings: Settings, now: datetime
-) -> int:
-    """Remove the content of posts closed more than ``settings.retention_days`` ago; how many.
+class PrivacyService:
+    """A member's copy of their data, and erasure, as the Slack handlers need them."""
 
-    Idempotent and safe from two workers at once. Each purged post keeps its anonymous facts
-    (kind, council, area, purpose, status, dates) so counts and days saved stay right; its text,
-    link, author and outcome note go, with our copies of messages about it. Sent messages and
-    posts never published (a member who did not finish joining) older than the period go too.
-    """
-    cutoff = now - timedelta(days=settings.retention_days)
-    closed_at = func.coalesce(Post.closed_at, Post.changed_at)
-    with session_factory() as session:
-        post_ids = list(
-            session.scalars(
-                select(Post.id)
-                .where(
-                    Post.status != PostStatus.OPEN,
-                    closed_at < cutoff,
-                    Post.text.not_in([PURGED_TEXT, ERASED_TEXT]),
-                )
-                .order_by(Post.id)
-            )
-        )
-    purged = 0
-    for start in range(0, len(post_ids), _BATCH):
-        chunk = post_ids[start : start + _BATCH]
-        with session_factory.begin() as session:
-            result = session.execute(
-                update(Post)
-                .where(Post.id.in_(chunk), Post.text.not_in([PURGED_TEXT, ERASED_TEXT]))
-                .values(text=PURGED_TEXT, link=None, removed_reason=None, member_id=None)
-                .execution_options(synchronize_session=False)
-            )
-            purged += int(getattr(result, "rowcount", 0) or 0)
-            session.execute(
-                update(Outcome)
-                .where(Outcome.post_id.in_(chunk))
-                .values(note=None)
-                .execution_options(synchronize_session=False)
-            )
-            intro_ids = list(
-                session.scalars(
-                    select(Introduction.id).where(
-                        or_(Introduction.want_id.in_(chunk), Introduction.offer_id.in_(chunk))
-                    )
-                )
-            )
-            _clear_sent_payloads(session, chunk, intro_ids)
-    with session_factory.begin() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status != OutboxStatus.PENDING, OutboxMessage.created_at < cutoff)
-            .values(payload=_CLEARED)
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(delete(PendingPost).where(PendingPost.created_at < cutoff))
-    if purged:
-        logger.info("Purged %d posts closed before %s", purged, cutoff.date())
-    return purged
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    def my_data(self, team_id: str, user_id: str) -> str | None:
+        """Everything stored about a member as JSON, or None if nothing is."""
+        with self.context.session_factory() as session:
+            member = member_of(session, team_id, user_id)
+            return member_data_json(session, member) if member is not None else None
+
+    def open_posts(self, team_id: str, user_id: str) -> int | None:
+        """How many open posts erasing would withdraw; None if kmbot holds nothing about them."""
+        with self.context.session_factory() as session:
+            member = member_of(session, team_id, user_id)
+            return len(queries.open_posts_of(session, member.id)) if member else None
+
+    def forget(self, team_id: str, user_id: str) -> Erasure | None:
+        """Erase a member's personal data and withdraw their posts; None if already erased."""
+        live_index = self.context.live_index
+        with self.context.session_factory.begin() as session:
+            member = member_of(session, team_id, user_id, lock=True)
+            if member is None:  # erased a moment ago from another device
+                return None
+            done = forget_member(session, member, now=self.context.clock())
+            withdrawn = list(done.withdrawn_ids)
+
+            def forget_in_index() -> None:
+                for post_id in withdrawn:
+                    live_index.remove(post_id)
+
+            after_commit(session, forget_in_index)
+            return done

@@ -11,12 +11,12 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from bot.kernel.errors import InvalidInput, NotFound
 from bot.kernel.settings import Settings
 from bot.outbox import enqueue as outbox
-from bot.services.marketplace import post_view, set_status
+from bot.services.closing import set_status
 from bot.services.nudges import weekly_slot_before
-from bot.slack import worker_messages as nudge_blocks
+from bot.services.views import post_view
+from bot.slack import reminders as reminder_messages
 from storage.models import (
     Introduction,
     IntroductionStatus,
@@ -95,7 +95,7 @@ def _remind(
         session,
         kind="reminder",
         channel=post.member.slack_user_id,
-        payload=nudge_blocks.expiry_reminder(post_view(post)),
+        payload=reminder_messages.expiry_reminder(post_view(post)),
         post_id=post.id,
         dedupe_key=f"reminder:{post.id}:{post.expires_at.isoformat()}",
     )
@@ -142,31 +142,11 @@ def _expire(session: Session, post_id: int, *, now: datetime) -> bool:
             session,
             kind="expired",
             channel=post.member.slack_user_id,
-            payload=nudge_blocks.expired_notice(post_view(post)),
+            payload=reminder_messages.expired_notice(post_view(post)),
             post_id=post.id,
             dedupe_key=f"expired:{post.id}:{expires_at.isoformat()}",
         )
     return True
-
-
-def keep_open(
-    session: Session, member: Member, post_id: int, *, settings: Settings, now: datetime
-) -> Post:
-    """ "Still needed": the owner keeps their post for another expiry period (reopening it if it
-    has just expired)."""
-    post = session.get(Post, post_id)
-    if post is None or post.member_id != member.id:
-        raise NotFound(f"You have no post #{post_id}.")
-    if post.status not in (PostStatus.OPEN, PostStatus.EXPIRED):
-        raise InvalidInput(
-            f"{post.kind.capitalize()} #{post.id} is already {post.status}, so "
-            f"it can't be kept open. Post it again if you need to."
-        )
-    post.expires_at = now + timedelta(days=settings.expiry_days)
-    post.refreshed_at = now
-    post.reminded_at = None
-    set_status(session, post, PostStatus.OPEN, now=now)  # re-renders the card with its new date
-    return post
 
 
 # ---------------------------------------------------------------- the weekly digest
@@ -201,7 +181,7 @@ def send_weekly_digest(
             old_where = (Post.status == PostStatus.OPEN, Post.created_at < since, ~confirmed)
             new_posts, more_new = _some(session, new_where)
             unmatched, more_unmatched = _some(session, old_where)
-            payload = nudge_blocks.weekly_digest(
+            payload = reminder_messages.weekly_digest(
                 week_of,
                 [post_view(p) for p in new_posts],
                 [post_view(p) for p in unmatched],
@@ -234,7 +214,7 @@ def _some(session: Session, where: tuple[Any, ...]) -> tuple[list[Post], int]:
             .where(*where)
             .options(selectinload(Post.member), selectinload(Post.council))
             .order_by(Post.created_at, Post.id)
-            .limit(nudge_blocks.MAX_POSTS_IN_DIGEST)
+            .limit(reminder_messages.MAX_POSTS_IN_DIGEST)
         )
     )
     return posts, total - len(posts)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.kernel.settings import KNOWLEDGE_AREAS
 from bot.kernel.text import escape, truncate
-from bot.services.audit import describe_change
-from bot.slack.blocks import FALLBACK_LIMIT, SECTION_LIMIT
-from storage.models import AuditEntry, CommunityOfPractice, Member, NudgePrompt
+from bot.kernel.vocabulary import KNOWLEDGE_AREAS
+from bot.slack.kit import FALLBACK_LIMIT, SECTION_LIMIT
+from bot.slack.views import AuditView, CommunityView, MemberView, PromptView
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 AREAS = ", ".join(KNOWLEDGE_AREAS)
@@ -133,22 +132,22 @@ def refusal(facilitators: Sequence[str]) -> str:
     )
 
 
-def member_line(member: Member) -> str:
+def member_line(member: MemberView) -> str:
     """A facilitator as a line of a list: mention, name and council where known."""
     bits = [f"<@{member.slack_user_id}>" if member.slack_user_id else escape(member.name or "?")]
     if member.council is not None:
-        bits.append(escape(member.council.name))
+        bits.append(escape(member.council))
     return "• " + " · ".join(bits)
 
 
-def facilitators_list(members: Sequence[Member]) -> str:
+def facilitators_list(members: Sequence[MemberView]) -> str:
     """Who the facilitators are."""
     if not members:
         return "There are no facilitators yet."
     return f"*Facilitators ({len(members)})*\n" + "\n".join(member_line(m) for m in members)
 
 
-def community_line(c: CommunityOfPractice) -> str:
+def community_line(c: CommunityView) -> str:
     """One community of practice, its area and weekly slot."""
     state = " · *paused*" if c.paused else ""
     return (
@@ -158,7 +157,7 @@ def community_line(c: CommunityOfPractice) -> str:
     )
 
 
-def communities_list(communities: Sequence[CommunityOfPractice]) -> str:
+def communities_list(communities: Sequence[CommunityView]) -> str:
     """Every community of practice."""
     if not communities:
         return (
@@ -170,7 +169,7 @@ def communities_list(communities: Sequence[CommunityOfPractice]) -> str:
     )
 
 
-def prompts_list(prompts: Sequence[NudgePrompt], area: str | None = None) -> str:
+def prompts_list(prompts: Sequence[PromptView], area: str | None = None) -> str:
     """The prompt bank, numbered so a prompt can be removed."""
     where = f" for {KNOWLEDGE_AREAS.get(area, area)}" if area else ""
     if not prompts:
@@ -182,19 +181,18 @@ def prompts_list(prompts: Sequence[NudgePrompt], area: str | None = None) -> str
     return "\n".join(lines)
 
 
-def audit_line(entry: AuditEntry) -> str:
+def audit_line(entry: AuditView) -> str:
     """One audit entry: when, who, what, and what changed."""
     who = f"<@{entry.actor}>" if entry.actor[:1] in ("U", "W") else f"`{escape(entry.actor)}`"
     line = f"• {entry.at:%-d %b %Y %H:%M} UTC · {who} · `{escape(entry.action)}`"
     if entry.target:
         line += f" {escape(entry.target)}"
-    change = describe_change(entry.before, entry.after)
-    if change:
-        line += f"\n      {escape(truncate(change, 400))}"
+    if entry.change:
+        line += f"\n      {escape(truncate(entry.change, 400))}"
     return line
 
 
-def audit_list(entries: Sequence[AuditEntry]) -> str:
+def audit_list(entries: Sequence[AuditView]) -> str:
     """The latest audit entries, newest first."""
     if not entries:
         return "The audit log has no entries like that yet."

@@ -5,16 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.container import Services
-from bot.services import admin
-from bot.services.marketplace import (
-    answer_introduction,
-    close_post,
-    publish_post,
-    record_outcome,
-    set_status,
-)
+from bot.container import Container
+from bot.services.admin import councils, facilitators, moderation
+from bot.services.closing import close_post, record_outcome, set_status
+from bot.services.introductions import answer_introduction
 from bot.services.membership import council_for, ensure_reference_councils, join_member
+from bot.services.posting import publish_post
 from storage.models import Member, Post, PostKind, PostStatus, utcnow
 
 TEAM = "T0KMBOT"
@@ -30,7 +26,7 @@ class KnownMarket:
     built_at: datetime
 
 
-def _member(session, services: Services, user_id: str, council: str, name: str) -> Member:  # type: ignore[no-untyped-def]
+def _member(session, services: Container, user_id: str, council: str, name: str) -> Member:  # type: ignore[no-untyped-def]
     choice = council_for(session, council, services.directory)
     assert choice is not None
     return join_member(
@@ -43,18 +39,18 @@ def _member(session, services: Services, user_id: str, council: str, name: str) 
     )
 
 
-def build_known_market(services: Services) -> KnownMarket:
+def build_known_market(services: Container) -> KnownMarket:
     """Six councils in four regions, fourteen posts, five introductions, two outcomes.
 
     The numbers every statistics test expects are worked out in ``tests/admin/test_admin_stats.py``.
     """
-    settings, matcher = services.settings, services.matcher
+    settings, matcher = services.settings, services.live_index
     now = utcnow()
     posts: dict[str, int] = {}
     with services.session_factory.begin() as session:
         ensure_reference_councils(session, services.directory)
-        admin.bootstrap_facilitators(session, [FACILITATOR], team_id=TEAM)
-        newtown = admin.add_council(
+        facilitators.bootstrap_facilitators(session, [FACILITATOR], team_id=TEAM)
+        newtown = councils.add_council(
             session, "Newtown Town Council", actor=FACILITATOR, directory=services.directory
         )
         m = {
@@ -97,7 +93,7 @@ def build_known_market(services: Services) -> KnownMarket:
     with services.session_factory.begin() as session:
 
         def intro(want: str, offer: str) -> int:
-            made = admin.introduce(
+            made = moderation.introduce(
                 session,
                 posts[want],
                 posts[offer],
@@ -123,7 +119,7 @@ def build_known_market(services: Services) -> KnownMarket:
         expired = session.get(Post, posts["E"])
         assert expired is not None
         set_status(session, expired, PostStatus.EXPIRED)
-        admin.remove_post(
+        moderation.remove_post(
             session, posts["D"], "Duplicate of another post", actor=FACILITATOR, matcher=matcher
         )
     return KnownMarket(posts, members, now)

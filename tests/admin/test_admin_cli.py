@@ -11,7 +11,7 @@ import pytest
 from admin_kit import build_known_market
 
 from bot.cli.main import main
-from bot.container import build_services
+from bot.container import build_container
 from bot.kernel.settings import Settings
 from bot.services import audit
 
@@ -46,7 +46,7 @@ def test_facilitator_add_list_remove(env: str, capsys: pytest.CaptureFixture[str
     assert run("facilitator", "add")[0] == 2
     assert "Give the Slack user id" in capsys.readouterr().err
 
-    services = build_services(Settings(database_url=env))
+    services = build_container(Settings(database_url=env))
     try:
         with services.session_factory() as session:
             entries = audit.list_entries(session, action="facilitator.")
@@ -60,7 +60,7 @@ def test_facilitator_add_list_remove(env: str, capsys: pytest.CaptureFixture[str
 
 
 def test_stats_and_export_on_a_known_market(env: str, tmp_path: Path) -> None:
-    services = build_services(Settings(database_url=env, intro_threshold=101))
+    services = build_container(Settings(database_url=env, intro_threshold=101))
     try:
         build_known_market(services)
     finally:

@@ -82,7 +82,7 @@ def test_someone_who_is_not_a_facilitator_is_refused_politely_and_it_is_logged(
     admin_slack: SlackDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
     devon, _ = members(admin_slack)
-    with caplog.at_level("WARNING", logger="bot.services.admin"):
+    with caplog.at_level("WARNING", logger="bot.services.admin.facilitators"):
         reply = admin(admin_slack, "export", user=devon)
     assert "only for the network's facilitators" in reply
     assert f"<@{FACILITATOR}>" in reply, "they are told whom to ask"

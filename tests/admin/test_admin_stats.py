@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from admin_kit import KnownMarket, build_known_market, week_monday
 
-from bot.container import Services, build_services
+from bot.container import Container, build_container
 from bot.kernel.settings import Settings
 from bot.reports import stats
 from bot.reports.export import (
@@ -22,9 +22,9 @@ from bot.reports.export import (
 
 
 @pytest.fixture
-def services(database_url: str, settings: Settings) -> Iterator[Services]:
-    """Services on a clean database; automatic introductions off so the test chooses them."""
-    built = build_services(settings.with_(database_url=database_url, intro_threshold=101))
+def services(database_url: str, settings: Settings) -> Iterator[Container]:
+    """Container on a clean database; automatic introductions off so the test chooses them."""
+    built = build_container(settings.with_(database_url=database_url, intro_threshold=101))
     try:
         yield built
     finally:
@@ -32,11 +32,11 @@ def services(database_url: str, settings: Settings) -> Iterator[Services]:
 
 
 @pytest.fixture
-def market(services: Services) -> KnownMarket:
+def market(services: Container) -> KnownMarket:
     return build_known_market(services)
 
 
-def test_statistics_of_a_known_market(services: Services, market: KnownMarket) -> None:
+def test_statistics_of_a_known_market(services: Container, market: KnownMarket) -> None:
     with services.session_factory() as session:
         found = stats.collect(session)
 
@@ -81,7 +81,7 @@ def test_statistics_of_a_known_market(services: Services, market: KnownMarket) -
     assert all(w.week_start.weekday() == 0 for w in found.weekly)
 
 
-def test_rendering_names_the_numbers(services: Services, market: KnownMarket) -> None:
+def test_rendering_names_the_numbers(services: Container, market: KnownMarket) -> None:
     with services.session_factory() as session:
         found = stats.collect(session)
     text = stats.render(found)
@@ -109,7 +109,7 @@ def _rows(data: bytes) -> list[dict[str, str]]:
 
 
 def test_exports_parse_with_their_documented_headers(
-    services: Services, market: KnownMarket
+    services: Container, market: KnownMarket
 ) -> None:
     with services.session_factory() as session:
         files = export_bytes(session)
@@ -168,8 +168,8 @@ def test_exports_parse_with_their_documented_headers(
     )
 
 
-def test_export_defuses_spreadsheet_formulas(services: Services, market: KnownMarket) -> None:
-    from bot.services.marketplace import publish_post
+def test_export_defuses_spreadsheet_formulas(services: Container, market: KnownMarket) -> None:
+    from bot.services.posting import publish_post
     from storage.models import Member, PostKind
 
     with services.session_factory.begin() as session:
@@ -181,14 +181,14 @@ def test_export_defuses_spreadsheet_formulas(services: Services, market: KnownMa
             PostKind.OFFER,
             '=HYPERLINK("http://evil","x") guide',
             settings=services.settings,
-            matcher=services.matcher,
+            matcher=services.live_index,
         )
     with services.session_factory() as session:
         posts = _rows(export_bytes(session)["posts.csv"])
     assert posts[-1]["text"].startswith("'=HYPERLINK")
 
 
-def test_the_chart_of_an_empty_market_is_still_a_sensible_png(services: Services) -> None:
+def test_the_chart_of_an_empty_market_is_still_a_sensible_png(services: Container) -> None:
     from bot.reports.chart import activity_png
 
     with services.session_factory() as session:

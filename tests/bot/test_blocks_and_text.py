@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from slackkit import validate_blocks, validate_view
 
 from bot.kernel.text import clean_post_text, escape, has_visible_text, truncate, visible_length
-from bot.slack import blocks
-from bot.slack.blocks import IntroductionView, PostView
+from bot.slack import introductions, modals, posts
+from bot.slack.home import home as home_tab
+from bot.slack.views import IntroductionView, MemberOverview, PostView
 
 
 def _post(pid: int = 1, kind: str = "want", text: str = "IAR template", **kw) -> PostView:  # type: ignore[no-untyped-def]
@@ -43,14 +44,14 @@ def test_clean_post_text_strips_control_characters_and_tidies_space() -> None:
 
 
 def test_card_for_a_want_has_the_help_button_and_validates() -> None:
-    msg = blocks.card(_post(area="IM", purpose="efficiency", link="https://example.org/a"))
+    msg = posts.card(_post(area="IM", purpose="efficiency", link="https://example.org/a"))
     validate_blocks(msg["blocks"])
     text = str(msg["blocks"])
     assert "Want #1" in text and "Devon County Council" in text and "Information Management" in text
     assert "I can help" in text and "Open until 25 Feb 2027" in text
-    closed = blocks.card(_post(status="fulfilled"))
+    closed = posts.card(_post(status="fulfilled"))
     assert "I can help" not in str(closed["blocks"]) and "fulfilled" in str(closed["blocks"])
-    removed = blocks.card(_post(text="Something unkind", status="removed"))
+    removed = posts.card(_post(text="Something unkind", status="removed"))
     validate_blocks(removed["blocks"])
     assert "Something unkind" not in str(removed) and "removed by a facilitator" in str(removed)
 
@@ -64,15 +65,21 @@ def test_very_long_texts_stay_within_block_kit_limits() -> None:
         88,
         tuple(f"term {n}" for n in range(40)),
     )
-    for msg in (blocks.card(_post(text=long_text)), blocks.introduction(intro)):
+    for msg in (posts.card(_post(text=long_text)), introductions.introduction(intro)):
         validate_blocks(msg["blocks"])
         for block in msg["blocks"]:
             for field in block.get("fields", []):
                 assert len(field["text"]) <= 2000
             if "text" in block:
                 assert len(block["text"]["text"]) <= 3000
-    home = blocks.home(
-        "Jo", "Devon", [_post(n, text=long_text) for n in range(40)], [intro] * 40, {1}
+    home = home_tab(
+        MemberOverview(
+            "Jo",
+            "Devon",
+            tuple(_post(n, text=long_text) for n in range(40)),
+            (intro,) * 40,
+            frozenset({1}),
+        )
     )
     assert len(home["blocks"]) <= 100
     validate_view(home)
@@ -80,20 +87,20 @@ def test_very_long_texts_stay_within_block_kit_limits() -> None:
 
 def test_modals_validate() -> None:
     for view in (
-        blocks.post_modal("want"),
-        blocks.post_modal("offer", text="x" * 5000),
-        blocks.join_modal(suggestions=[("ref:Devon County Council", "Devon County Council")]),
-        blocks.outcome_modal(_post()),
+        modals.post_modal("want"),
+        modals.post_modal("offer", text="x" * 5000),
+        modals.join_modal(suggestions=[("ref:Devon County Council", "Devon County Council")]),
+        modals.outcome_modal(_post()),
     ):
         validate_view(view)
 
 
 def test_introduction_names_both_sides_and_shows_state() -> None:
     intro = IntroductionView(7, _post(), _post(2, "offer"), 77, ("information asset register",))
-    msg = blocks.introduction(intro)
+    msg = introductions.introduction(intro)
     validate_blocks(msg["blocks"])
     assert "Useful — we're talking" in str(msg["blocks"])
-    done = blocks.introduction(
+    done = introductions.introduction(
         IntroductionView(
             7, _post(), _post(2, "offer"), 77, (), status="confirmed", answered_by="U1"
         )

@@ -8,22 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.container import Services, build_services
+from bot.container import Container, build_container
 from bot.kernel.errors import InvalidInput, NotAllowed, PostLimitReached
 from bot.kernel.settings import Settings
-from bot.services.marketplace import (
-    answer_introduction,
-    close_post,
-    proposed_introductions,
-    publish_post,
-    record_outcome,
-)
+from bot.services.closing import close_post, record_outcome
+from bot.services.introductions import answer_introduction, proposed_introductions
 from bot.services.membership import (
     AmbiguousCouncil,
     council_for,
     ensure_reference_councils,
     join_member,
 )
+from bot.services.posting import publish_post
 from bot.services.workshop_csv import parse_workshop
 from bot.services.workshop_import import import_workshop
 from storage.models import (
@@ -41,13 +37,13 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "workshops"
 
 
 @pytest.fixture
-def services(database_url: str) -> Iterator[Services]:
-    svc = build_services(Settings(database_url=database_url, marketplace_channel="C0MARKET"))
+def services(database_url: str) -> Iterator[Container]:
+    svc = build_container(Settings(database_url=database_url, marketplace_channel="C0MARKET"))
     yield svc
     svc.close()
 
 
-def _member(svc: Services, user: str, council: str) -> int:
+def _member(svc: Container, user: str, council: str) -> int:
     with svc.session_factory.begin() as s:
         ensure_reference_councils(s, svc.directory)
         choice = council_for(s, council, svc.directory)
@@ -62,13 +58,15 @@ def _member(svc: Services, user: str, council: str) -> int:
         ).id
 
 
-def _post(svc: Services, member_id: int, kind: PostKind, text: str, **kw):  # type: ignore[no-untyped-def]
+def _post(svc: Container, member_id: int, kind: PostKind, text: str, **kw):  # type: ignore[no-untyped-def]
     with svc.session_factory.begin() as s:
         member = s.get(Member, member_id)
-        return publish_post(s, member, kind, text, settings=svc.settings, matcher=svc.matcher, **kw)
+        return publish_post(
+            s, member, kind, text, settings=svc.settings, matcher=svc.live_index, **kw
+        )
 
 
-def test_a_matching_want_is_introduced_and_the_card_and_intro_are_owed(services: Services) -> None:
+def test_a_matching_want_is_introduced_and_the_card_and_intro_are_owed(services: Container) -> None:
     devon = _member(services, "U1", "Devon CC")
     kent = _member(services, "U2", "Kent")
     _post(services, devon, PostKind.OFFER, "Information asset register (IAR) template")
@@ -76,7 +74,7 @@ def test_a_matching_want_is_introduced_and_the_card_and_intro_are_owed(services:
     assert len(result.introductions) == 1
     with services.session_factory() as s:
         intro = s.query(Introduction).one()
-        assert intro.score >= services.matcher.intro_threshold
+        assert intro.score >= services.live_index.intro_threshold
         assert any("information asset register" in r for r in intro.reasons)
         kinds = [m.kind for m in s.query(OutboxMessage).order_by(OutboxMessage.id)]
         assert kinds == ["card", "card", "introduction"]
@@ -85,7 +83,7 @@ def test_a_matching_want_is_introduced_and_the_card_and_intro_are_owed(services:
         assert intro_msg.parent_id == card.id  # posted in the want card's thread
 
 
-def test_never_within_one_council_and_never_twice(services: Services) -> None:
+def test_never_within_one_council_and_never_twice(services: Container) -> None:
     a = _member(services, "U1", "Devon CC")
     b = _member(services, "U3", "Devon County Council")
     _post(services, a, PostKind.OFFER, "Information asset register template")
@@ -95,13 +93,13 @@ def test_never_within_one_council_and_never_twice(services: Services) -> None:
     assert len(first.introductions) == 1
     pair = (first.post.id, first.introductions[0].offer_id)
     with services.session_factory() as s:
-        offered = {(m.want.id, m.offer.id) for m in proposed_introductions(s, services.matcher)}
+        offered = {(m.want.id, m.offer.id) for m in proposed_introductions(s, services.live_index)}
     assert pair not in offered  # already introduced: never proposed again
     # Devon's second member's want shares a council with the offer: still not introduced.
     assert (2, 1) not in offered
 
 
-def test_the_cap_holds_at_five_open_posts_per_kind(services: Services) -> None:
+def test_the_cap_holds_at_five_open_posts_per_kind(services: Container) -> None:
     devon = _member(services, "U1", "Devon CC")
     for n in range(5):
         _post(services, devon, PostKind.WANT, f"Want {n} about subject{n}")
@@ -110,13 +108,13 @@ def test_the_cap_holds_at_five_open_posts_per_kind(services: Services) -> None:
     assert len(err.value.open_posts) == 5
     _post(services, devon, PostKind.OFFER, "Offers have their own five")
     with services.session_factory.begin() as s:
-        close_post(s, s.get(Member, devon), 1, PostStatus.WITHDRAWN, matcher=services.matcher)
+        close_post(s, s.get(Member, devon), 1, PostStatus.WITHDRAWN, matcher=services.live_index)
     _post(services, devon, PostKind.WANT, "Now there is room")
     with services.session_factory() as s:
         assert s.query(Post).filter_by(kind=PostKind.WANT, status=PostStatus.OPEN).count() == 5
 
 
-def test_bad_posts_are_refused_with_a_reason_and_nothing_is_stored(services: Services) -> None:
+def test_bad_posts_are_refused_with_a_reason_and_nothing_is_stored(services: Container) -> None:
     devon = _member(services, "U1", "Devon CC")
     for text, kw, message in (
         ("   \u200b ", {}, "empty"),
@@ -130,7 +128,7 @@ def test_bad_posts_are_refused_with_a_reason_and_nothing_is_stored(services: Ser
         assert s.query(Post).count() == 0 and s.query(OutboxMessage).count() == 0
 
 
-def test_only_the_parties_answer_and_outcomes_are_recorded(services: Services) -> None:
+def test_only_the_parties_answer_and_outcomes_are_recorded(services: Container) -> None:
     devon = _member(services, "U1", "Devon CC")
     kent = _member(services, "U2", "Kent")
     other = _member(services, "U3", "Wiltshire")
@@ -149,7 +147,7 @@ def test_only_the_parties_answer_and_outcomes_are_recorded(services: Services) -
             record_outcome(s, s.get(Member, kent), want.id, days=-1, note=None)
 
 
-def test_council_resolution_in_the_store(services: Services) -> None:
+def test_council_resolution_in_the_store(services: Container) -> None:
     with services.session_factory.begin() as s:
         ensure_reference_councils(s, services.directory)
         assert s.query(Council).count() == 397
@@ -164,7 +162,7 @@ def test_council_resolution_in_the_store(services: Services) -> None:
             council_for(s, "Kingston", services.directory)
 
 
-def test_import_is_all_or_nothing_and_idempotent(services: Services) -> None:
+def test_import_is_all_or_nothing_and_idempotent(services: Container) -> None:
     parsed = parse_workshop(FIXTURES / "good.csv")
     with services.session_factory.begin() as s:
         first = import_workshop(s, parsed, services.directory)
@@ -173,13 +171,13 @@ def test_import_is_all_or_nothing_and_idempotent(services: Services) -> None:
         second = import_workshop(s, parse_workshop(FIXTURES / "good.csv"), services.directory)
     assert second.added == 0 and second.already_imported == 4
     with services.session_factory() as s:
-        found = proposed_introductions(s, services.matcher)
+        found = proposed_introductions(s, services.live_index)
         assert ("Kent County Council", "Devon County Council") in {
             (m.want.council.name, m.offer.council.name) for m in found
         }
 
 
-def test_a_post_rolled_back_never_enters_the_match_index(services: Services) -> None:
+def test_a_post_rolled_back_never_enters_the_match_index(services: Container) -> None:
     devon = _member(services, "U1", "Devon CC")
 
     class Boom(Exception):
@@ -192,9 +190,9 @@ def test_a_post_rolled_back_never_enters_the_match_index(services: Services) -> 
             PostKind.OFFER,
             "IAR template",
             settings=services.settings,
-            matcher=services.matcher,
+            matcher=services.live_index,
         )
         raise Boom
-    assert len(services.matcher.index) == 0
+    assert len(services.live_index.index) == 0
     kept = _post(services, devon, PostKind.OFFER, "IAR template")
-    assert kept.post.id in services.matcher.index
+    assert kept.post.id in services.live_index.index

@@ -1,6 +1,6 @@
 """Every web process's match index follows the store, cheaply, at scale.
 
-Two ``MarketMatcher`` objects on one database stand for two web processes: what one stores, the
+Two ``LiveMatchIndex`` objects on one database stand for two web processes: what one stores, the
 other matches on after its next refresh; and a refresh with nothing new reads no posts.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.live_index import MarketMatcher
-from bot.matching.engine import PostForMatching
+from bot.live_index import LiveMatchIndex
+from bot.matching import PostForMatching
 from storage import db
 from storage.models import Council, Post, PostKind, PostStatus, utcnow
 
@@ -33,7 +33,7 @@ def _store(factory, text: str, kind: PostKind, council_id: int, *, stamp=None) -
         return post.id
 
 
-def _offers_for(matcher: MarketMatcher, text: str) -> list[int]:
+def _offers_for(matcher: LiveMatchIndex, text: str) -> list[int]:
     probe = PostForMatching(id=-1, kind="want", council_id=-1, text=text)
     return [m.offer_id for m in matcher.index.matches_for(probe, threshold=20, limit=5)]
 
@@ -55,7 +55,7 @@ def test_a_post_stored_by_one_process_is_matched_by_another(database_url: str) -
             devon,
             stamp=utcnow() - timedelta(hours=2),
         )
-        web1, web2 = MarketMatcher(), MarketMatcher()
+        web1, web2 = LiveMatchIndex(), LiveMatchIndex()
         with factory() as session:
             assert web1.refresh(session) == 1  # the first refresh loads every open post
         with factory() as session:

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching.engine import (
+from bot.matching import (
     DEFAULT_CANDIDATE_THRESHOLD,
     DEFAULT_INTRO_THRESHOLD,
+    Glossary,
+    GlossaryError,
     MatchIndex,
     PostForMatching,
     normalise,
     score_pair,
 )
-from bot.matching.glossary import Glossary, GlossaryError
 
 ROOT = Path(__file__).resolve().parents[2]
 

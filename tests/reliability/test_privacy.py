@@ -8,7 +8,8 @@ from datetime import timedelta
 from slackkit import SlackDriver
 from sqlalchemy import func, select
 
-from bot.services.privacy import ERASED_TEXT, PURGED_TEXT, purge_closed_posts
+from bot.services.privacy import ERASED_TEXT
+from bot.services.retention import PURGED_TEXT, purge_closed_posts
 from reliability.ledger import snapshot
 from reliability.reliability_figures import engine_of, record
 from storage.models import Introduction, Member, Outcome, Post, PostStatus, utcnow

@@ -13,17 +13,18 @@ import pytest
 from slackkit import make_services
 from sqlalchemy import func, select
 
-from bot.container import Services
+from bot.container import Container
 from bot.devtools.fakeslack import FakeSlack
 from bot.kernel.errors import InvalidInput, PostLimitReached
-from bot.services.marketplace import offer_help, publish_post
+from bot.services.introductions import offer_help
+from bot.services.posting import publish_post
 from reliability.ledger import TOPICS
 from reliability.reliability_figures import engine_of, record
 from storage.models import Council, Introduction, Member, Post, PostKind, PostStatus
 
 
 @pytest.fixture
-def services(database_url: str, fake_slack: FakeSlack) -> Iterator[Services]:
+def services(database_url: str, fake_slack: FakeSlack) -> Iterator[Container]:
     from reliability.ledger import settings_for
 
     built = make_services(settings_for(database_url, fake_slack))
@@ -33,7 +34,7 @@ def services(database_url: str, fake_slack: FakeSlack) -> Iterator[Services]:
         built.close()
 
 
-def _members(services: Services, count: int) -> list[int]:
+def _members(services: Container, count: int) -> list[int]:
     with services.session_factory.begin() as session:
         ids = []
         for n in range(count):
@@ -74,19 +75,19 @@ def _all_at_once(jobs: list[Callable[[], Any]], timeout: float = 45.0) -> list[A
     return results
 
 
-def _publish(services: Services, member_id: int, kind: PostKind, text: str) -> Callable[[], int]:
+def _publish(services: Container, member_id: int, kind: PostKind, text: str) -> Callable[[], int]:
     def job() -> int:
         with services.session_factory.begin() as session:
             member = session.get(Member, member_id)
             assert member is not None
             return publish_post(
-                session, member, kind, text, settings=services.settings, matcher=services.matcher
+                session, member, kind, text, settings=services.settings, matcher=services.live_index
             ).post.id
 
     return job
 
 
-def test_one_member_on_two_devices_cannot_pass_the_cap(services: Services) -> None:
+def test_one_member_on_two_devices_cannot_pass_the_cap(services: Container) -> None:
     (member_id,) = _members(services, 1)
     cap = services.settings.max_open_posts
     jobs = [
@@ -114,7 +115,7 @@ def test_one_member_on_two_devices_cannot_pass_the_cap(services: Services) -> No
     )
 
 
-def test_many_members_posting_at_once_lose_nothing(services: Services) -> None:
+def test_many_members_posting_at_once_lose_nothing(services: Container) -> None:
     members = _members(services, 12)
     jobs = []
     for n, member_id in enumerate(members):
@@ -142,7 +143,7 @@ def test_many_members_posting_at_once_lose_nothing(services: Services) -> None:
     )
 
 
-def test_the_same_pair_is_never_introduced_twice(services: Services) -> None:
+def test_the_same_pair_is_never_introduced_twice(services: Container) -> None:
     owner, helper = _members(services, 2)
     want_id = _publish(services, owner, PostKind.WANT, "Records retention schedule")()
     _publish(services, helper, PostKind.OFFER, "Knowledge cafe facilitation")()
@@ -152,7 +153,7 @@ def test_the_same_pair_is_never_introduced_twice(services: Services) -> None:
             member = session.get(Member, helper)
             assert member is not None
             intro = offer_help(
-                session, member, want_id, settings=services.settings, matcher=services.matcher
+                session, member, want_id, settings=services.settings, matcher=services.live_index
             )
             assert intro is not None
             return intro.id
@@ -173,7 +174,7 @@ def test_the_same_pair_is_never_introduced_twice(services: Services) -> None:
     )
 
 
-def test_cap_holds_for_many_members_each_overposting(services: Services) -> None:
+def test_cap_holds_for_many_members_each_overposting(services: Container) -> None:
     members = _members(services, 6)
     cap = services.settings.max_open_posts
     jobs = [

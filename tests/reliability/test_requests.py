@@ -88,7 +88,7 @@ def test_forged_stale_malformed_and_replayed_requests_are_refused(pg_slack: Slac
     try:
         assert other.dispatch(body, good).status == 401
     finally:
-        other.services.close()
+        other.container.close()
     slack.settle()
     with slack.services.session_factory() as session:
         assert session.query(Post).count() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from bot.kernel.settings import KNOWLEDGE_AREAS
+from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 from bot.services.communities import builtin_prompts
 
 AMERICAN = re.compile(

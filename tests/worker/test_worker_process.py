@@ -17,7 +17,7 @@ from bot.devtools.fakeslack import FakeSlack
 from bot.outbox import enqueue as outbox
 from bot.services.communities import NATIONS, add_community
 from bot.services.nudges import bank_holiday
-from bot.slack.blocks import notice
+from bot.slack.kit import notice
 from storage import db
 from storage.models import Council, Member, Post, PostKind, PostStatus
 

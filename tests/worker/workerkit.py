@@ -9,7 +9,7 @@ import pytest
 from slackkit import TEAM_ID, make_services
 from sqlalchemy import select
 
-from bot.container import Services
+from bot.container import Container
 from bot.devtools.fakeslack import FakeSlack, Message
 from bot.kernel.settings import Settings
 from bot.services.communities import add_community
@@ -41,7 +41,7 @@ def utc(*args: int) -> datetime:
 class WorkerWorld:
     """A store, the fake Slack and the worker's services, with time in the test's hands."""
 
-    def __init__(self, settings: Settings, services: Services, fake: FakeSlack) -> None:
+    def __init__(self, settings: Settings, services: Container, fake: FakeSlack) -> None:
         self.settings = settings
         self.services = services
         self.fake = fake

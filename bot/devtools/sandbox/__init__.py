@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from bot.kernel.errors import CommandError
 from bot.kernel.settings import Settings, default_database_url
 
 __all__ = ["add_commands", "cmd_sandbox"]
@@ -22,7 +23,6 @@ __all__ = ["add_commands", "cmd_sandbox"]
 
 def cmd_sandbox(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Run the bot against a local Slack stand-in and serve the page until interrupted."""
-    from bot.cli.main import CommandError
     from bot.devtools.sandbox.server import Sandbox
 
     scratch: tempfile.TemporaryDirectory[str] | None = None

@@ -7,10 +7,8 @@ expiry) and runs every worker job at that moment, as ``kmbot worker`` would on i
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.container import Services
+from bot.container import Container
+from bot.services.nudges import next_slot
+from bot.services.reminders import digest_slot
+from bot.worker import Worker
 from storage.models import CommunityOfPractice, Post, PostStatus, utcnow
 
 logger = logging.getLogger(__name__)
@@ -44,16 +45,6 @@ class NextJob:
         }
 
 
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    """A worker function, or None while the feature is not in this build."""
-    try:
-        return getattr(importlib.import_module(module), name, None)  # type: ignore[no-any-return]
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
-
-
 def _when(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
 
@@ -61,13 +52,13 @@ def _when(at: datetime, zone: ZoneInfo) -> str:
 class SimulatedClock:
     """The sandbox's clock: real time plus however far the demonstration has jumped."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, container: Container) -> None:
+        self.container = container
         self.offset = timedelta(0)
         self._lock = threading.Lock()
-        self.zone = ZoneInfo(services.settings.timezone)
+        self.zone = ZoneInfo(container.settings.timezone)
         # Listeners that read the services' clock see the same simulated time as the jobs.
-        services.clock = self.now
+        container.clock = self.now
 
     def now(self) -> datetime:
         """The simulated time, in UTC."""
@@ -87,49 +78,41 @@ class SimulatedClock:
         """The next moment of each kind of job, soonest first."""
         now = self.now()
         found: list[NextJob] = []
-        settings = self.services.settings
-        next_slot = _optional("bot.services.nudges", "next_slot")
-        with self.services.session_factory() as session:
-            if next_slot is not None and _optional("bot.services.nudges", "run_due_nudges"):
-                for community in session.scalars(
-                    select(CommunityOfPractice).where(CommunityOfPractice.paused.is_(False))
-                ):
-                    at = next_slot(community, now)
-                    found.append(NextJob("nudge", at, f"Weekly nudge in #{community.name}"))
-            digest_slot = _optional("bot.services.reminders", "digest_slot")
-            if digest_slot is not None and _optional(
-                "bot.services.reminders", "send_weekly_digest"
+        settings = self.container.settings
+        with self.container.session_factory() as session:
+            for community in session.scalars(
+                select(CommunityOfPractice).where(CommunityOfPractice.paused.is_(False))
             ):
-                at = digest_slot(settings, now) + timedelta(days=7)
-                found.append(NextJob("digest", at, "Weekly digest in the marketplace"))
-            if _optional("bot.services.reminders", "send_expiry_reminders"):
-                soonest = session.scalar(
-                    select(Post.expires_at)
-                    .where(Post.status == PostStatus.OPEN, Post.reminded_at.is_(None))
-                    .order_by(Post.expires_at)
-                    .limit(1)
+                at = next_slot(community, now)
+                found.append(NextJob("nudge", at, f"Weekly nudge in #{community.name}"))
+            at = digest_slot(settings, now) + timedelta(days=7)
+            found.append(NextJob("digest", at, "Weekly digest in the marketplace"))
+            soonest = session.scalar(
+                select(Post.expires_at)
+                .where(Post.status == PostStatus.OPEN, Post.reminded_at.is_(None))
+                .order_by(Post.expires_at)
+                .limit(1)
+            )
+            if soonest is not None:
+                at = max(
+                    soonest - timedelta(days=settings.reminder_days_before),
+                    now + timedelta(minutes=1),
                 )
-                if soonest is not None:
-                    at = max(
-                        soonest - timedelta(days=settings.reminder_days_before),
-                        now + timedelta(minutes=1),
+                found.append(NextJob("reminder", at, "Expiry reminders"))
+            soonest = session.scalar(
+                select(Post.expires_at)
+                .where(Post.status == PostStatus.OPEN, Post.reminded_at.is_not(None))
+                .order_by(Post.expires_at)
+                .limit(1)
+            )
+            if soonest is not None:
+                found.append(
+                    NextJob(
+                        "expiry",
+                        max(soonest, now + timedelta(minutes=1)),
+                        "Expiring posts past their date",
                     )
-                    found.append(NextJob("reminder", at, "Expiry reminders"))
-            if _optional("bot.services.reminders", "expire_posts"):
-                soonest = session.scalar(
-                    select(Post.expires_at)
-                    .where(Post.status == PostStatus.OPEN, Post.reminded_at.is_not(None))
-                    .order_by(Post.expires_at)
-                    .limit(1)
                 )
-                if soonest is not None:
-                    found.append(
-                        NextJob(
-                            "expiry",
-                            max(soonest, now + timedelta(minutes=1)),
-                            "Expiring posts past their date",
-                        )
-                    )
         found.sort(key=lambda j: (j.at, JOB_KINDS.index(j.kind)))
         # One entry per kind: the soonest.
         first: dict[str, NextJob] = {}
@@ -163,11 +146,8 @@ class SimulatedClock:
 
     def run_all(self, at: datetime) -> list[str]:
         """Run every worker job at ``at``, as ``kmbot worker`` would then; what each did."""
-        worker_class = _optional("bot.worker", "Worker")
-        if worker_class is None:
-            return self._run_functions(at)
         # The worker itself, with its clock stopped at the moment we jumped to.
-        report = worker_class(self.services, clock=lambda: at).run_once()
+        report = Worker(self.container, clock=lambda: at).run_once()
         lines = self._nudge_lines(report.nudges)
         if report.digest:
             lines.append("Weekly digest posted in the marketplace.")
@@ -175,31 +155,6 @@ class SimulatedClock:
             lines.append(f"{report.reminders} expiry reminder(s) sent by direct message.")
         if report.expired:
             lines.append(f"{report.expired} post(s) expired.")
-        return self._finish(at, lines)
-
-    def _run_functions(self, at: datetime) -> list[str]:
-        """The worker's jobs one by one, for a build without ``bot.worker``."""
-        settings = self.services.settings
-        factory = self.services.session_factory
-        lines: list[str] = []
-        run_due_nudges = _optional("bot.services.nudges", "run_due_nudges")
-        if run_due_nudges is not None:
-            lines += self._nudge_lines(run_due_nudges(factory, settings=settings, now=at))
-        send_weekly_digest = _optional("bot.services.reminders", "send_weekly_digest")
-        if send_weekly_digest is not None and send_weekly_digest(
-            factory, settings=settings, now=at
-        ):
-            lines.append("Weekly digest posted in the marketplace.")
-        send_expiry_reminders = _optional("bot.services.reminders", "send_expiry_reminders")
-        if send_expiry_reminders is not None:
-            sent = send_expiry_reminders(factory, settings=settings, now=at)
-            if sent:
-                lines.append(f"{sent} expiry reminder(s) sent by direct message.")
-        expire_posts = _optional("bot.services.reminders", "expire_posts")
-        if expire_posts is not None:
-            expired = expire_posts(factory, settings=settings, now=at)
-            if expired:
-                lines.append(f"{expired} post(s) expired.")
         return self._finish(at, lines)
 
     def _nudge_lines(self, outcomes: list[Any]) -> list[str]:
@@ -219,6 +174,6 @@ class SimulatedClock:
         return lines
 
     def _channel_name(self, community_id: int) -> str:
-        with self.services.session_factory() as session:
+        with self.container.session_factory() as session:
             community = session.get(CommunityOfPractice, community_id)
             return community.name if community else str(community_id)

@@ -27,7 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.container import Services, build_services
+from bot.container import Container, build_container
 from bot.devtools.fakeslack import Ephemeral, FakeSlack, Message, Request, Response, UploadedFile
 from bot.devtools.sandbox.cast import (
     ALLOWED_COMMANDS,
@@ -100,7 +100,7 @@ class Sandbox:
         self.fake.workspace.team_name = TEAM_NAME
         self.members = {m.id: m for m in MEMBERS}
         self.settings: Settings | None = None
-        self.services: Services | None = None
+        self.container: Container | None = None
         self.clock: SimulatedClock | None = None
         self._bot_server: _ThreadingWSGIServer | None = None
         self._bot_thread: threading.Thread | None = None
@@ -141,9 +141,9 @@ class Sandbox:
                 marketplace_channel=MARKET_ID,
                 facilitators=facilitators,
             )
-            self.services = build_services(self.settings)
-            web = create_web(self.settings, self.services)
-            self.clock = SimulatedClock(self.services)
+            self.container = build_container(self.settings)
+            web = create_web(self.settings, self.container)
+            self.clock = SimulatedClock(self.container)
             self._bot_server = make_server(
                 "127.0.0.1",
                 0,
@@ -159,9 +159,9 @@ class Sandbox:
             )
             self._bot_thread.start()
             self._prepare_store()
-            assert self.services.deliverer is not None
-            self.services.deliverer.start(poll_seconds=1.0)
-            self.services.deliverer.kick()
+            assert self.container.deliverer is not None
+            self.container.deliverer.start(poll_seconds=1.0)
+            self.container.deliverer.kick()
         except BaseException:
             self.stop()
             raise
@@ -176,9 +176,9 @@ class Sandbox:
         if self._bot_thread is not None:
             self._bot_thread.join(timeout=5)
             self._bot_thread = None
-        if self.services is not None:
-            self.services.close()
-            self.services = None
+        if self.container is not None:
+            self.container.close()
+            self.container = None
         self.fake.stop()
 
     def __enter__(self) -> Sandbox:
@@ -210,18 +210,18 @@ class Sandbox:
 
     def _prepare_store(self) -> None:
         """Register the communities and (unless asked not to) load the example workshop."""
-        assert self.services is not None and self.settings is not None
-        services = self.services
+        assert self.container is not None and self.settings is not None
+        container = self.container
         from bot.services.membership import ensure_reference_councils
 
-        with services.session_factory.begin() as session:
+        with container.session_factory.begin() as session:
             # Seed the council list now, not on the first member's first post.
-            ensure_reference_councils(session, services.directory)
+            ensure_reference_councils(session, container.directory)
             _add_communities(session)
         if self.example:
-            load_example_workshop(services, self.settings)
-        with services.session_factory() as session:
-            services.matcher.refresh(session)
+            load_example_workshop(container, self.settings)
+        with container.session_factory() as session:
+            container.live_index.refresh(session)
 
     # ------------------------------------------------------------ talking to the bot
     def _signed_post(self, body: str, content_type: str) -> BotReply:
@@ -507,8 +507,8 @@ class Sandbox:
         """Move the simulated clock to the next scheduled job (or the one named) and run it."""
         assert self.clock is not None
         result = self.clock.run_next(job)
-        if self.services is not None and self.services.deliverer is not None:
-            self.services.deliverer.kick()
+        if self.container is not None and self.container.deliverer is not None:
+            self.container.deliverer.kick()
         return result
 
     # ------------------------------------------------------------ the page's view of Slack
@@ -745,6 +745,7 @@ def _add_communities(session: Any) -> None:
     """Register the sample communities of practice (once)."""
     from sqlalchemy import select
 
+    from bot.services.communities import add_community, ensure_builtin_prompts
     from storage.models import CommunityOfPractice
 
     for community in COMMUNITIES:
@@ -755,19 +756,6 @@ def _add_communities(session: Any) -> None:
         )
         if known is not None:
             continue
-        try:
-            from bot.services.communities import add_community
-        except ImportError:  # the communities feature is not in this build
-            session.add(
-                CommunityOfPractice(
-                    channel_id=community.channel_id,
-                    name=community.name,
-                    area=community.area,
-                    weekday=community.weekday,
-                    time_of_day=community.time_of_day,
-                )
-            )
-            continue
         add_community(
             session,
             channel_id=community.channel_id,
@@ -776,26 +764,22 @@ def _add_communities(session: Any) -> None:
             weekday=community.weekday,
             time_of_day=community.time_of_day,
         )
-    try:
-        from bot.services.communities import ensure_builtin_prompts
-    except ImportError:
-        return
     ensure_builtin_prompts(session)
 
 
-def load_example_workshop(services: Services, settings: Settings) -> int:
+def load_example_workshop(container: Container, settings: Settings) -> int:
     """Import the example workshop (idempotent) and announce its posts' cards; returns new posts."""
     from bot.outbox import enqueue as outbox
-    from bot.services.marketplace import post_view
+    from bot.services.views import post_view
     from bot.services.workshop_csv import parse_workshop
     from bot.services.workshop_import import import_workshop
-    from bot.slack import blocks
+    from bot.slack import posts as post_messages
     from storage.models import Post
 
     parsed = parse_workshop(EXAMPLE_WORKSHOP, max_text=settings.max_post_length)
-    with services.session_factory.begin() as session:
+    with container.session_factory.begin() as session:
         summary = import_workshop(
-            session, parsed, services.directory, expiry_days=settings.expiry_days
+            session, parsed, container.directory, expiry_days=settings.expiry_days
         )
         if summary.problems:
             raise RuntimeError(f"the example workshop did not import: {summary.problems[0]}")
@@ -808,7 +792,7 @@ def load_example_workshop(services: Services, settings: Settings) -> int:
                 session,
                 kind="card",
                 channel=settings.marketplace_channel,
-                payload=blocks.card(post_view(post)),
+                payload=post_messages.card(post_view(post)),
                 post_id=post.id,
                 dedupe_key=f"card:{post.id}",
             )

@@ -1,4 +1,4 @@
-"""Block Kit builders for the worker's messages: nudges, expiry reminders and the digest."""
+"""The worker's messages about posts: expiry reminders, expiry, "still needed", the digest."""
 
 from __future__ import annotations
 
@@ -8,100 +8,22 @@ from typing import Any
 
 from bot.kernel.text import escape, truncate
 from bot.slack import ids
-from bot.slack.blocks import (
+from bot.slack.kit import (
     FALLBACK_LIMIT,
-    SECTION_LIMIT,
     Block,
-    PostView,
-    area_name,
+    button,
+    context,
     date_text,
     quote,
+    section,
 )
+from bot.slack.views import PostView
 
-# Block helpers shared with bot.slack.blocks, so every message looks and truncates alike.
-from bot.slack.blocks import _button as button
-from bot.slack.blocks import _context as context
-from bot.slack.blocks import _section as section
-
-# Slack allows 50 blocks in a message; the nudge and the digest stay well inside it.
-MAX_WANTS_IN_NUDGE = 5
 MAX_POSTS_IN_DIGEST = 10
 
 
 def _post_line(post: PostView, limit: int = 160) -> str:
     return f"• *{post.label}* · {escape(post.council)}: {escape(truncate(post.text, limit))}"
-
-
-def nudge(
-    area: str,
-    prompt: str | None,
-    wants: Sequence[PostView],
-    *,
-    more_wants: int = 0,
-) -> dict[str, Any]:
-    """A community's weekly nudge: a prompt to talk about, then the wants nobody has met yet."""
-    area_label = area_name(area) or area
-    blocks: list[Block] = []
-    if prompt:
-        blocks.append(
-            section(
-                f"*This week's question for the {escape(area_label)} community*\n{quote(prompt)}"
-            )
-        )
-        blocks.append(
-            context("Reply in a thread: a sentence about what your council has tried is plenty.")
-        )
-    else:
-        blocks.append(
-            section(
-                f"*This week in the {escape(area_label)} community*\nWhat has your council learnt "
-                f"lately that others could use? Reply in a thread."
-            )
-        )
-    shown = list(wants[:MAX_WANTS_IN_NUDGE])
-    more = more_wants + len(wants) - len(shown)
-    if shown:
-        blocks.append({"type": "divider"})
-        blocks.append(
-            section(
-                f"*Can anyone help these councils?* Open wants in {escape(area_label)} with no "
-                f"confirmed match yet:"
-            )
-        )
-        for want in shown:
-            blocks.append(
-                {
-                    "type": "section",
-                    "text": {
-                        "type": "mrkdwn",
-                        "text": truncate(
-                            f"*{want.label}* · *{escape(want.council)}* needs:\n"
-                            f"{quote(want.text, 600)}",
-                            SECTION_LIMIT,
-                        ),
-                    },
-                    "accessory": button("I can help", ids.ACT_NUDGE_HELP, str(want.id)),
-                }
-            )
-        if more > 0:
-            blocks.append(
-                context(
-                    f"…and {more} more. Find them with `/km search` or in the marketplace channel."
-                )
-            )
-    else:
-        blocks.append(
-            context(
-                f"Every open want in {escape(area_label)} has a confirmed match. Got a need of your "
-                f"own? Post it with `/want`."
-            )
-        )
-    fallback = f"This week's question for the {area_label} community"
-    if prompt:
-        fallback += f": {truncate(prompt, 200)}"
-    if shown:
-        fallback += f" ({len(shown) + max(more, 0)} open wants need help)"
-    return {"text": truncate(escape(fallback), FALLBACK_LIMIT), "blocks": blocks}
 
 
 def expiry_reminder(post: PostView) -> dict[str, Any]:

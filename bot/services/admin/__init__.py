@@ -1,0 +1,1 @@
+"""Facilitator services: who may use /km-admin, councils, moderation, communities, audit."""

@@ -1,0 +1,380 @@
+"""Introductions: matched pairs, chosen pairs ("I can help", a facilitator), and their answers.
+
+A pair is introduced at most once; every introduction owes Slack a message in the want's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.kernel.clock import utcnow
+from bot.kernel.errors import InvalidInput, NeedsCouncil, NotAllowed, NotFound
+from bot.kernel.settings import Settings
+from bot.kernel.vocabulary import IntroductionStatus, OutboxStatus, PostKind, PostStatus
+from bot.live_index import LiveMatchIndex
+from bot.matching import Match
+from bot.outbox import enqueue as outbox
+from bot.services.context import ServiceContext, member_of
+from bot.services.views import introduction_view
+from bot.slack import introductions as intro_messages
+from bot.slack.views import IntroductionView
+from storage import queries
+from storage.models import Introduction, Member, OutboxMessage, Post
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProposedIntroduction:
+    """An introduction the bot would make, with what a person needs to judge it."""
+
+    want: Post
+    offer: Post
+    score: int
+    reasons: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The interface contract's shape for ``kmbot matches --json``."""
+        return {
+            "want": {"id": self.want.id, "council": self.want.council.name, "text": self.want.text},
+            "offer": {
+                "id": self.offer.id,
+                "council": self.offer.council.name,
+                "text": self.offer.text,
+            },
+            "score": self.score,
+        }
+
+
+def proposed_introductions(session: Session, matcher: LiveMatchIndex) -> list[ProposedIntroduction]:
+    """The introductions the bot would make now for the open posts in the store."""
+    matcher.refresh(session)
+    found = matcher.all_matches(session)
+    posts = {
+        p.id: p
+        for p in session.query(Post).filter(
+            Post.id.in_({m.want_id for m in found} | {m.offer_id for m in found})
+        )
+    }
+    return [
+        ProposedIntroduction(posts[m.want_id], posts[m.offer_id], m.score, m.reasons) for m in found
+    ]
+
+
+# ---------------------------------------------------------------- making introductions
+
+
+def introduce(
+    session: Session,
+    want_id: int,
+    offer_id: int,
+    score: int,
+    reasons: tuple[str, ...],
+    *,
+    settings: Settings,
+    manual: bool = False,
+    made_by: Member | None = None,
+    new_card: OutboxMessage | None = None,
+    new_post: Post | None = None,
+) -> Introduction | None:
+    """Record an introduction and owe Slack its message; None if the pair was introduced already.
+
+    The message goes in the want's thread: after the new card when the want is the post being
+    published, in the card's thread once it is delivered, or on its own for a want with no card.
+    """
+    if (
+        session.scalar(
+            select(Introduction.id).where(
+                Introduction.want_id == want_id, Introduction.offer_id == offer_id
+            )
+        )
+        is not None
+    ):
+        return None
+    intro = Introduction(
+        want_id=want_id,
+        offer_id=offer_id,
+        score=score,
+        reasons=list(reasons),
+        status=IntroductionStatus.PROPOSED,
+        manual=manual,
+        made_by_id=made_by.id if made_by else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(intro)
+            session.flush()
+    except IntegrityError:
+        # Another process introduced the same pair a moment ago.
+        return None
+    want = session.get(Post, want_id)
+    assert want is not None
+    parent: OutboxMessage | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    if new_post is not None and new_post.id == want_id and new_card is not None:
+        parent = new_card
+    elif want.card_ts:
+        channel, thread_ts = want.card_channel, want.card_ts
+    else:
+        parent = outbox.card_message(session, want_id)
+        if parent is None:
+            channel = settings.marketplace_channel  # no card (e.g. from a workshop)
+    outbox.enqueue(
+        session,
+        kind="introduction",
+        channel=channel,
+        thread_ts=thread_ts,
+        parent=parent,
+        payload=intro_messages.introduction(introduction_view(intro, session)),
+        introduction_id=intro.id,
+        dedupe_key=f"intro:{intro.id}",
+    )
+    return intro
+
+
+def introduce_matches(
+    session: Session,
+    matches: Iterable[Match],
+    *,
+    settings: Settings,
+    new_post: Post | None = None,
+    new_card: OutboxMessage | None = None,
+) -> list[Introduction]:
+    """Introduce each match not introduced before; returns the introductions made."""
+    made: list[Introduction] = []
+    for m in matches:
+        intro = introduce(
+            session,
+            m.want_id,
+            m.offer_id,
+            m.score,
+            m.reasons,
+            settings=settings,
+            new_card=new_card,
+            new_post=new_post,
+        )
+        if intro is not None:
+            made.append(intro)
+    return made
+
+
+def introduce_manually(
+    session: Session,
+    want: Post,
+    offer: Post,
+    *,
+    made_by: Member | None,
+    settings: Settings,
+    matcher: LiveMatchIndex,
+) -> Introduction | None:
+    """Introduce a chosen want and offer (a member's "I can help", or a facilitator)."""
+    if want.kind != PostKind.WANT or offer.kind != PostKind.OFFER:
+        raise InvalidInput("An introduction joins a want and an offer.")
+    if want.status != PostStatus.OPEN or offer.status != PostStatus.OPEN:
+        raise InvalidInput("Both posts must be open to introduce them.")
+    if want.council_id == offer.council_id:
+        raise InvalidInput("Those two posts are from the same council.")
+    score, reasons = matcher.score_pair(want.text, offer.text)
+    return introduce(
+        session, want.id, offer.id, score, reasons, settings=settings, manual=True, made_by=made_by
+    )
+
+
+def introduce_on_request(
+    session: Session,
+    post: Post,
+    other_id: int,
+    *,
+    made_by: Member,
+    settings: Settings,
+    matcher: LiveMatchIndex,
+) -> Introduction | None:
+    """A post made from "I can help" on another post: introduce the two if that one is open."""
+    other = session.get(Post, other_id)
+    if other is None or other.status != PostStatus.OPEN or other.kind == post.kind:
+        return None
+    want, offer = (post, other) if post.kind == PostKind.WANT else (other, post)
+    return introduce_manually(
+        session, want, offer, made_by=made_by, settings=settings, matcher=matcher
+    )
+
+
+def offer_help(
+    session: Session, member: Member, post_id: int, *, settings: Settings, matcher: LiveMatchIndex
+) -> Introduction | None:
+    """ "I can help" / "I'm interested" on a card: introduce with the member's best open post.
+
+    Returns None when the member has no open post of the other kind (the caller then asks them
+    to post one).
+    """
+    target = session.get(Post, post_id)
+    if target is None or target.status != PostStatus.OPEN:
+        raise NotFound(f"Post #{post_id} is no longer open.")
+    if member.council_id is None:
+        raise NeedsCouncil()
+    if target.council_id == member.council_id:
+        raise InvalidInput("That post is from your own council, so there's no one to introduce.")
+    other_kind = PostKind.OFFER if target.kind == PostKind.WANT else PostKind.WANT
+    mine = queries.open_posts_of(session, member.id, other_kind)
+    if not mine:
+        return None
+    best = max(
+        mine,
+        key=lambda p: matcher.score_pair(
+            target.text if target.kind == PostKind.WANT else p.text,
+            p.text if target.kind == PostKind.WANT else target.text,
+        )[0],
+    )
+    want, offer = (target, best) if target.kind == PostKind.WANT else (best, target)
+    intro = introduce_manually(
+        session, want, offer, made_by=member, settings=settings, matcher=matcher
+    )
+    if intro is None:
+        raise InvalidInput(f"Want #{want.id} and offer #{offer.id} have already been introduced.")
+    return intro
+
+
+def introduce_missed(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: Settings,
+    matcher: LiveMatchIndex,
+    now: datetime,
+    window: timedelta = timedelta(minutes=30),
+) -> int:
+    """Introduce recent posts that missed each other (two matching posts committed at the same
+    instant cannot see each other); returns how many introductions were made."""
+    made = 0
+    with session_factory.begin() as session:
+        matcher.refresh(session)
+        recent = session.scalars(
+            select(Post)
+            .where(Post.status == PostStatus.OPEN, Post.created_at >= now - window)
+            .order_by(Post.id)
+        ).all()
+        for post in recent:
+            made += len(
+                introduce_matches(session, matcher.matches_for(session, post), settings=settings)
+            )
+    if made:
+        logger.info("Introduced %d pair(s) that had missed each other", made)
+    return made
+
+
+# ---------------------------------------------------------------- answering
+
+
+def answer_introduction(
+    session: Session,
+    member: Member | None,
+    intro_id: int,
+    *,
+    useful: bool,
+    now: datetime | None = None,
+) -> Introduction:
+    """A party says "Useful — we're talking" or "Not a fit"; anyone else is refused."""
+    intro = session.get(Introduction, intro_id)
+    if intro is None:
+        raise NotFound("That introduction no longer exists.")
+    parties = {intro.want.member_id, intro.offer.member_id}
+    if member is None or member.id not in parties:
+        raise NotAllowed(
+            "Only the two people introduced can answer this introduction. "
+            "If you can help too, use the card's button."
+        )
+    intro.status = IntroductionStatus.CONFIRMED if useful else IntroductionStatus.DECLINED
+    intro.answered_by_id = member.id
+    intro.answered_at = now or utcnow()
+    session.flush()
+    owe_update(session, intro)
+    return intro
+
+
+def owe_update(session: Session, intro: Introduction) -> None:
+    """Owe Slack the introduction's message as it now is, so everyone sees its new state."""
+    payload = intro_messages.introduction(introduction_view(intro, session))
+    msg = session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.introduction_id == intro.id, OutboxMessage.kind == "introduction"
+        )
+    )
+    if msg is None:
+        return
+    if msg.status == OutboxStatus.PENDING:
+        msg.payload = payload  # not sent yet: send the new state straight away
+        return
+    if msg.status != OutboxStatus.SENT:
+        return  # never delivered: there is nothing in Slack to update
+    outbox.enqueue(
+        session,
+        kind="introduction_update",
+        method="chat.update",
+        parent=msg,
+        payload=payload,
+        introduction_id=intro.id,
+    )
+
+
+# ---------------------------------------------------------------- for the Slack handlers
+
+
+@dataclass(frozen=True)
+class HelpAnswer:
+    """What "I can help" did: an introduction, or the kind of post the member should make."""
+
+    introduced: IntroductionView | None
+    post_to_make: str  # "want" or "offer": what the member would post to take part
+
+
+class IntroductionService:
+    """Introductions as the Slack handlers need them: each call is one transaction."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    def answer(
+        self, team_id: str, user_id: str, intro_id: int, *, useful: bool
+    ) -> IntroductionView:
+        """A party answers an introduction; NotAllowed for anyone else."""
+        with self.context.session_factory.begin() as session:
+            member = member_of(session, team_id, user_id)
+            intro = answer_introduction(
+                session, member, intro_id, useful=useful, now=self.context.clock()
+            )
+            return introduction_view(intro, session)
+
+    def offer_help(self, team_id: str, user_id: str, post_id: int) -> HelpAnswer:
+        """ "I can help" on a post: introduce with the member's best open post of the other kind.
+
+        NeedsCouncil if the member has not joined yet.
+        """
+        with self.context.session_factory.begin() as session:
+            member = member_of(session, team_id, user_id)
+            if member is None:
+                raise NeedsCouncil()
+            target = session.get(Post, post_id)
+            post_to_make = "offer" if target is None or target.kind == PostKind.WANT else "want"
+            intro = offer_help(
+                session,
+                member,
+                post_id,
+                settings=self.context.settings,
+                matcher=self.context.live_index,
+            )
+            made = introduction_view(intro, session) if intro is not None else None
+            return HelpAnswer(made, post_to_make)
+
+    def kind_answering(self, post_id: int) -> str:
+        """The kind of post that answers this one ("offer" for a want), for the help modal."""
+        with self.context.session_factory() as session:
+            target = session.get(Post, post_id)
+            return "offer" if target is None or target.kind == PostKind.WANT else "want"

@@ -1,0 +1,140 @@
+"""/km-admin communities and prompts: the communities of practice and their nudge prompts."""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.kernel.errors import InvalidInput
+from bot.kernel.text import escape, truncate
+from bot.kernel.vocabulary import KNOWLEDGE_AREAS
+from bot.slack import admin as admin_messages
+from handlers.admin.request import Request, split
+from handlers.common import kick, post_id_from
+
+_CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|([^>]*))?>|([CG][A-Z0-9]{2,}))$")
+ACTIONS = ("pause", "resume", "remove", "nudge")
+
+
+def communities(request: Request, rest: str) -> None:
+    """communities list | add | pause | resume | remove | nudge | prompts ..."""
+    word, arg = split(rest)
+    admin = request.container.admin
+    if word in ("list", ""):
+        request.say(admin_messages.communities_list(admin.communities()))
+        return
+    if word in ("prompts", "prompt"):
+        prompts(request, arg)
+        return
+    if word == "add":
+        _add(request, arg)
+        return
+    if word not in ACTIONS:
+        request.unknown("communities", word)
+        return
+    if not arg:
+        raise InvalidInput(f"Which community? e.g. `/km-admin communities {word} #km-im-cop`")
+    community = admin.change_community(request.user_id, arg, word)
+    mention = f"<#{community.channel_id}>"
+    kick(request.container)
+    request.say(
+        {
+            "pause": f"Paused the weekly nudge in {mention}.",
+            "resume": f"{mention} will be nudged weekly again.",
+            "remove": f"{mention} is no longer a community of practice; its nudges have stopped.",
+            "nudge": f"Sending the next nudge to {mention} now.",
+        }[word]
+    )
+
+
+def _add(request: Request, arg: str) -> None:
+    words = arg.split()
+    if len(words) < 4:
+        raise InvalidInput(
+            "Give the channel, knowledge area, day and time, e.g. "
+            "`/km-admin communities add #km-im-cop IM Tuesday 10:00`."
+        )
+    channel_id, name = _channel(request.client, words[0])
+    if not name:
+        name = _channel_name(request.client, channel_id)
+    community = request.container.admin.add_community(
+        request.user_id,
+        channel_id=channel_id,
+        name=name,
+        area=words[1],
+        day=words[2],
+        time=words[3],
+        nation=" ".join(words[4:]) or "England",
+    )
+    request.say(
+        "Added a community of practice:\n"
+        + admin_messages.community_line(community)
+        + "\nRemember to invite the bot to the channel (`/invite @kmbot`)."
+    )
+
+
+def _channel(client: WebClient, text: str) -> tuple[str, str]:
+    """(channel id, name) from ``<#C123|name>``, ``C123`` or ``#name``."""
+    found = _CHANNEL.match(text.strip())
+    if found:
+        return (found.group(1) or found.group(3)), (found.group(2) or "")
+    # Without "escape channels" in the command's settings Slack sends "#name" as typed.
+    wanted = text.strip().lstrip("#").lower()
+    if text.strip().startswith("#") and wanted:
+        cursor = None
+        for _page in range(50):
+            listed = client.conversations_list(
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for channel in listed.get("channels") or []:
+                if str(channel.get("name", "")).lower() == wanted:
+                    return str(channel["id"]), str(channel["name"])
+            cursor = (listed.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+    raise InvalidInput(
+        f"I can't find the channel “{escape(truncate(text, 60))}”. Pick it from the list "
+        "Slack shows as you type #, or give its id (it starts with C). For a private channel, "
+        "invite the bot first."
+    )
+
+
+def _channel_name(client: WebClient, channel_id: str) -> str:
+    try:
+        info = client.conversations_info(channel=channel_id)
+    except SlackApiError:
+        return channel_id
+    return str((info.get("channel") or {}).get("name") or channel_id)
+
+
+def prompts(request: Request, rest: str) -> None:
+    """prompts list [area] | add [area] <text> | remove <number>"""
+    word, arg = split(rest)
+    admin = request.container.admin
+    if word in ("list", ""):
+        found, code = admin.prompts(arg.strip() or None)
+        request.say(admin_messages.prompts_list(found, code))
+        return
+    if word == "add":
+        first, text = split(arg)
+        area: str | None = first.upper() if first.upper() in KNOWLEDGE_AREAS else None
+        if area is None:
+            text = arg
+        prompt = admin.add_prompt(request.user_id, request.member_id, text, area)
+        request.say(f"Added prompt #{prompt.id} ({prompt.area or 'any area'}) to the bank.")
+    elif word == "remove":
+        prompt_id = post_id_from(arg.split()[0]) if arg.split() else None
+        if prompt_id is None:
+            raise InvalidInput(
+                "Which prompt? e.g. `/km-admin prompts remove 4` "
+                "(numbers are in `/km-admin prompts list`)."
+            )
+        admin.remove_prompt(request.user_id, prompt_id)
+        request.say(f"Prompt #{prompt_id} is out of the rotation.")
+    else:
+        request.unknown("prompts", word)

@@ -1,0 +1,59 @@
+"""/km-admin stats, export, report and audit."""
+
+from __future__ import annotations
+
+from bot.kernel.errors import InvalidInput
+from bot.services.admin.service import ReportFile
+from bot.slack import admin as admin_messages
+from handlers.admin.request import Request
+
+
+def stats(request: Request, rest: str) -> None:
+    """stats: the marketplace in numbers."""
+    request.say(request.container.admin.statistics())
+
+
+def export(request: Request, rest: str) -> None:
+    """export: the CSV files, uploaded to the facilitator's DM."""
+    admin = request.container.admin
+    files = admin.export_files()
+    _upload(request, files, "Your marketplace export: posts, introductions, outcomes and councils.")
+    admin.record_export_sent(request.user_id, files)
+    request.say("I've sent you the CSV files in a direct message.")
+
+
+def report(request: Request, rest: str) -> None:
+    """report: the activity chart, uploaded to the facilitator's DM."""
+    admin = request.container.admin
+    chart = admin.activity_report()
+    _upload(request, [chart.file], chart.summary)
+    admin.record_report_sent(request.user_id, chart)
+    request.say("I've sent you the chart in a direct message.")
+
+
+def _upload(request: Request, files: list[ReportFile], comment: str) -> None:
+    opened = request.client.conversations_open(users=request.user_id)
+    channel = opened["channel"]["id"]
+    request.client.files_upload_v2(
+        channel=channel,
+        file_uploads=[{"content": f.content, "filename": f.name, "title": f.title} for f in files],
+        initial_comment=comment,
+    )
+
+
+def audit(request: Request, rest: str) -> None:
+    """audit [how many] [@someone | action]"""
+    words = rest.split()
+    limit = 20
+    if words and words[0].isascii() and words[0].isdigit():
+        limit = max(1, min(int(words[0]), 100))
+        words = words[1:]
+    who: str | None = None
+    action: str | None = None
+    if words:
+        try:
+            who = request.container.admin.parse_user(words[0])
+        except InvalidInput:
+            action = words[0].lower()
+    entries = request.container.admin.audit_entries(limit=limit, actor=who, action=action)
+    request.say(admin_messages.audit_list(entries))
