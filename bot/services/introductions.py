@@ -327,6 +327,11 @@ def owe_update(session: Session, intro: Introduction) -> None:
 # ---------------------------------------------------------------- for the Slack handlers
 
 
+def answering_kind(target: Post | None) -> str:
+    """The kind of post that answers ``target``: "offer" for a want (or a post now gone)."""
+    return "offer" if target is None or target.kind == PostKind.WANT else "want"
+
+
 @dataclass(frozen=True)
 class HelpAnswer:
     """What "I can help" did: an introduction, or the kind of post the member should make."""
@@ -361,8 +366,7 @@ class IntroductionService:
             member = member_of(session, team_id, user_id)
             if member is None:
                 raise NeedsCouncil()
-            target = session.get(Post, post_id)
-            post_to_make = "offer" if target is None or target.kind == PostKind.WANT else "want"
+            post_to_make = answering_kind(session.get(Post, post_id))
             intro = offer_help(
                 session,
                 member,
@@ -376,5 +380,4 @@ class IntroductionService:
     def kind_answering(self, post_id: int) -> str:
         """The kind of post that answers this one ("offer" for a want), for the help modal."""
         with self.context.session_factory() as session:
-            target = session.get(Post, post_id)
-            return "offer" if target is None or target.kind == PostKind.WANT else "want"
+            return answering_kind(session.get(Post, post_id))

@@ -21,6 +21,7 @@ from bot.kernel.settings import Settings
 from bot.kernel.text import clean_post_text, has_visible_text, visible_length
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS, PURPOSES, PostKind, PostStatus
 from bot.live_index import LiveMatchIndex
+from bot.matching import Match
 from bot.outbox import enqueue as outbox
 from bot.services import introductions
 from bot.services.context import ServiceContext, member_of
@@ -224,7 +225,7 @@ def _owe_card(session: Session, post: Post, channel: str) -> OutboxMessage:
 
 
 def _candidates(
-    session: Session, post: Post, weaker: list[Any], made: list[Introduction]
+    session: Session, post: Post, weaker: list[Match], made: list[Introduction]
 ) -> list[tuple[Post, int]]:
     """The weaker matches not already introduced, as (post, score)."""
     want_side = post.kind == PostKind.WANT
@@ -353,11 +354,6 @@ class PostingService:
                 link=new.link,
             )
             return pending.id
-
-    def take_kept(self, team_id: str, user_id: str) -> list[Draft]:
-        """The posts a member made before they joined, taken off the waiting list."""
-        with self.context.session_factory.begin() as session:
-            return take_drafts(session, team_id, user_id)
 
     def publish(
         self,

@@ -87,8 +87,3 @@ def static_select(
 def notice(text: str) -> dict[str, Any]:
     """A short message with a single section (the text is mrkdwn we wrote, already escaped)."""
     return {"text": truncate(text, FALLBACK_LIMIT), "blocks": [section(text)]}
-
-
-def actions(*elements: Block) -> Block:
-    """A row of buttons."""
-    return {"type": "actions", "elements": list(elements)}

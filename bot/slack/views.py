@@ -74,11 +74,6 @@ class MemberOverview:
     introductions: tuple[IntroductionView, ...]
     post_ids: frozenset[int]
 
-    @property
-    def joined(self) -> bool:
-        """Whether the member has told us their council."""
-        return self.council is not None
-
 
 @dataclass(frozen=True)
 class MemberView:

@@ -19,8 +19,8 @@ from bot.kernel.text import escape, truncate
 from bot.slack import admin as admin_messages
 from bot.slack import ids
 from handlers.admin import communities, people, reports
-from handlers.admin.request import HELP_WORDS, Request, Subcommand, split
-from handlers.common import actor
+from handlers.admin.request import Request, Subcommand, split
+from handlers.common import HELP_WORDS, actor
 
 logger = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from slack_sdk.errors import SlackApiError
 from bot.kernel.errors import InvalidInput
 from bot.kernel.text import escape, truncate
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
+from bot.services.admin.communities import COMMUNITY_ACTIONS
 from bot.slack import admin as admin_messages
 from handlers.admin.request import Request, split
 from handlers.common import kick, post_id_from
 
 _CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|([^>]*))?>|([CG][A-Z0-9]{2,}))$")
-ACTIONS = ("pause", "resume", "remove", "nudge")
 
 
 def communities(request: Request, rest: str) -> None:
@@ -31,7 +31,7 @@ def communities(request: Request, rest: str) -> None:
     if word == "add":
         _add(request, arg)
         return
-    if word not in ACTIONS:
+    if word not in COMMUNITY_ACTIONS:
         request.unknown("communities", word)
         return
     if not arg:

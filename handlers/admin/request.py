@@ -13,8 +13,6 @@ from bot.container import Container
 from bot.kernel.text import escape, truncate
 from bot.slack import admin as admin_messages
 
-HELP_WORDS = {"help", "?", "-h", "--help"}
-
 
 @dataclass
 class Request:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -67,14 +66,6 @@ def add_community(
     return community_view(community)
 
 
-@dataclass(frozen=True)
-class CommunityChange:
-    """A change to a community: which one, and whether a nudge is now owed to Slack."""
-
-    community: CommunityView
-    action: str
-
-
 def change_community(
     session: Session,
     ref: str,
@@ -83,8 +74,9 @@ def change_community(
     actor: str,
     settings: Settings,
     now: datetime,
-) -> CommunityChange:
-    """Pause, resume, remove or nudge now the community ``ref`` names, audited."""
+) -> CommunityView:
+    """Pause, resume, remove or nudge now the community ``ref`` names, audited; the community
+    as it was left (as it was before, once removed)."""
     if action not in COMMUNITY_ACTIONS:
         raise InvalidInput(f"I can't {action} a community.")
     community = cop.find_community(session, ref)
@@ -110,7 +102,7 @@ def change_community(
         audit.record(
             session, actor, "community.nudge", target, before=None, after={"outbox_id": message.id}
         )
-    return CommunityChange(view, action)
+    return view
 
 
 def add_prompt(

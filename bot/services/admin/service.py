@@ -25,13 +25,8 @@ logger = logging.getLogger(__name__)
 class Facilitator:
     """Whether someone asking for /km-admin may use it, and whom to ask if they may not."""
 
-    member_id: int | None
+    member_id: int | None  # None: not a facilitator
     facilitator_ids: tuple[str, ...]
-
-    @property
-    def allowed(self) -> bool:
-        """True for a facilitator."""
-        return self.member_id is not None
 
 
 @dataclass(frozen=True)
@@ -238,7 +233,7 @@ class AdminService:
                 actor=actor,
                 settings=self.context.settings,
                 now=self.context.clock(),
-            ).community
+            )
 
     def prompts(self, area: str | None) -> tuple[list[PromptView], str | None]:
         """The prompt bank (for one area, if given) and that area's code."""
