@@ -19,7 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.container import Container
+from bot.kernel.logs import configure_logging
 from bot.kernel.settings import Settings
+from bot.kernel.text import unescape
 from bot.outbox.delivery import make_client
 from bot.runtime.replay import ReplayGuard
 from handlers import register_all
@@ -41,8 +43,9 @@ def create_app(
 ) -> App:
     """Build the Bolt app with every listener registered."""
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    _hush_bolt_token_warning()
     app = App(
-        token=settings.slack_bot_token,
+        # The client carries the bot token (Bolt warns when given both).
         signing_secret=settings.slack_signing_secret,
         client=client,
         # auth.test at start-up would make every start depend on Slack being reachable.
@@ -52,9 +55,10 @@ def create_app(
         **_executor(listener_executor),
     )
     if settings.slack_team_id:
-        app.middleware(_only_team(settings.slack_team_id))
+        app.middleware(_only_team(settings.slack_team_id, settings.slack_enterprise_id))
     # Runs after Bolt's own signature check, so only genuine requests are remembered.
     app.middleware(_refuse_replays(container.session_factory))
+    app.middleware(_command_text_as_typed)
     register_all(app, container)
 
     @app.error
@@ -64,18 +68,52 @@ def create_app(
     return app
 
 
+class _ClientCarriesToken(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and then warns that our client's token wins, as it
+    should: that warning says nothing a person needs to act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _hush_bolt_token_warning() -> None:
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _ClientCarriesToken) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_ClientCarriesToken())
+
+
 def _executor(listener_executor: Executor | None) -> dict[str, Any]:
     return {"listener_executor": listener_executor} if listener_executor else {}
 
 
-def _only_team(team_id: str):  # type: ignore[no-untyped-def]
+def _only_team(team_id: str, enterprise_id: str = ""):  # type: ignore[no-untyped-def]
+    """Bolt middleware: with ``KMBOT_TEAM_ID`` set, only that workspace is served.
+
+    A request from an Enterprise Grid organisation, or one that names no workspace, is refused
+    unless ``KMBOT_ENTERPRISE_ID`` names that organisation too; even then a request that names a
+    workspace must name ours."""
+
     def middleware(context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
-        if context.team_id and context.team_id != team_id and not context.enterprise_id:
-            logger.warning("Refused a request from workspace %s", context.team_id)
-            return BoltResponse(status=403, body="This app serves one workspace only.")
-        return next()
+        if _from_our_workspace(context.team_id, context.enterprise_id, team_id, enterprise_id):
+            return next()
+        logger.warning(
+            "Refused a request from workspace %s (organisation %s)",
+            context.team_id or "(none)",
+            context.enterprise_id or "(none)",
+        )
+        return BoltResponse(status=403, body="This app serves one workspace only.")
 
     return middleware
+
+
+def _from_our_workspace(
+    team: str | None, enterprise: str | None, our_team: str, our_enterprise: str
+) -> bool:
+    if enterprise or not team:
+        # An organisation's request (or one naming no workspace) only with that organisation set.
+        ours = bool(our_enterprise) and enterprise == our_enterprise
+        return ours and team in (None, "", our_team)
+    return team == our_team
 
 
 def _header(req: BoltRequest, name: str) -> str | None:
@@ -98,6 +136,15 @@ def _refuse_replays(session_factory: sessionmaker[Session]):  # type: ignore[no-
         return next()
 
     return middleware
+
+
+def _command_text_as_typed(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002
+    """Slack sends a slash command's text with ``&``, ``<`` and ``>`` escaped; undo that once,
+    here, so every listener sees (and stores) what the member typed."""
+    body = req.body
+    if isinstance(body, dict) and body.get("command") and isinstance(body.get("text"), str):
+        body["text"] = unescape(body["text"])
+    return next()
 
 
 def bolt_request(raw_body: str, headers: dict[str, Any], query: str = "") -> BoltRequest:
@@ -215,6 +262,7 @@ def wsgi_from_env() -> KmbotWeb:
     from bot.container import build_container
 
     settings = Settings.from_env()
+    configure_logging(settings.log_level or "INFO")  # under gunicorn nothing else does
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     container = build_container(settings)
     web = create_web(settings, container)

@@ -13,9 +13,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.container import Container
-from bot.kernel.errors import KmbotError
+from bot.kernel.errors import KmbotError, PostLimitReached
 from bot.kernel.text import escape
 from bot.slack import ids
+from bot.slack import posts as post_messages
 from bot.slack import reminders as reminder_messages
 from handlers.common import actor, button_value, kick, post_id_from, refresh_home
 
@@ -37,6 +38,11 @@ class ReminderButtons:
         team_id, user_id = actor(body)
         try:
             view = self.container.closing.keep_open(team_id, user_id, post_id)
+        except PostLimitReached as full:
+            # The reminder stays: once a post is closed, "Still needed" works again.
+            reply = post_messages.cap_reached(full.kind, full.limit, full.open_posts)
+            respond(**reply, response_type="ephemeral", replace_original=False)
+            return
         except KmbotError as exc:
             respond(text=escape(str(exc)), response_type="ephemeral", replace_original=False)
             return

@@ -6,9 +6,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from slackkit import SlackDriver, make_services
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
@@ -19,10 +21,46 @@ from storage import db
 from storage.models import Base
 
 PG_URL = os.environ.get("KMBOT_TEST_DATABASE_URL", "").strip()
+# Where every test's clock starts (see ``pinned_clock``): an ordinary summer Wednesday, 11:15 BST.
+# Summer, so that what is shown in UK time differs from UTC; no clock change, bank holiday,
+# weekly slot (Tuesdays 10:00, the digest on Mondays 09:00) or month end near it.
+PINNED_AT = datetime(2027, 6, 16, 10, 15, tzinfo=UTC)
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
 TEAM_ID = "T0KMBOT"
 MARKET = "C0MARKET"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "wall_clock: runs kmbot in another process, which reads the real time, so the test's own "
+        "clock is not pinned; such a test must pass on any day (bench/any_day.sh checks)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request: pytest.FixtureRequest) -> Iterator[datetime | None]:
+    """Every test starts at ``PINNED_AT``, whatever today is: ``datetime.now``, ``time.time``
+    and so kmbot's clock (``bot.kernel.clock.utcnow``) read it, and it ticks on from there, so
+    timeouts, retries and ordering behave. A test that needs another instant moves there with
+    ``time_machine.travel`` or passes ``now=`` to the service.
+
+    Tests marked ``wall_clock`` (they start kmbot as a subprocess, which cannot be pinned) and
+    the browser tests (the sandbox has its own clock) keep the real time, as does every test
+    when KMBOT_TEST_WALL_CLOCK=1 (to see which tests would depend on the day:
+    ``KMBOT_TEST_WALL_CLOCK=1 bench/any_day.sh``).
+    """
+    if (
+        request.node.get_closest_marker("wall_clock")
+        or request.node.get_closest_marker("browser")
+        or "browser" in request.node.path.parts
+        or os.environ.get("KMBOT_TEST_WALL_CLOCK") == "1"
+    ):
+        yield None
+        return
+    with time_machine.travel(PINNED_AT, tick=True):
+        yield PINNED_AT
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import create_web
 from bot.container import Container, build_container
-from bot.devtools.fakeslack import FakeSlack
+from bot.devtools.fakeslack import FakeSlack, as_slack_sends_typed_text
 from bot.kernel.settings import Settings
 from bot.outbox.delivery import Deliverer, make_client
 from storage.models import OutboxMessage, OutboxStatus
@@ -140,7 +140,7 @@ class SlackDriver:
                 "user_id": user,
                 "user_name": user.lower(),
                 "command": command,
-                "text": text,
+                "text": as_slack_sends_typed_text(text),
                 "api_app_id": "A0KMBOT",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.new_response_url(user=user, channel=channel),

@@ -17,21 +17,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bot.cli import admin, db, slack, worker, workshop
 from bot.devtools import sandbox
 from bot.kernel.errors import CommandError, KmbotError
+from bot.kernel.logs import configure_logging
 from bot.kernel.settings import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[argparse.Namespace, Settings, TextIO], int]
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("alembic.runtime.migration",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +56,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env()
-        _configure_logging(settings.log_level)
+        # The sandbox is for newcomers: its page address first, the bot's own records only when
+        # asked for (KMBOT_LOG_LEVEL); the servers and jobs log their work at INFO.
+        quiet = args.command == "sandbox"
+        configure_logging(settings.log_level or ("WARNING" if quiet else "INFO"))
         return func(args, settings, out)
     except (CommandError, ConfigError, KmbotError) as exc:
         sys.stderr.write(f"kmbot: {exc}\n")

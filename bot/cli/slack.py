@@ -19,7 +19,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     from bot.app import wsgi_from_env
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    port = args.port or settings.port
+    port = settings.port if args.port is None else args.port
     web = wsgi_from_env()
 
     class Server(ThreadingMixIn, WSGIServer):

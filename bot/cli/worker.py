@@ -48,8 +48,6 @@ def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     ):
         if value <= 0:
             raise CommandError(f"{name} must be more than 0.")
-    # APScheduler says "Running job..." every few seconds at INFO: keep its warnings only.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     container = build_container(settings)
     try:
         with container.session_factory.begin() as session:

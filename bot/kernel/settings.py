@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot.kernel.logs import LEVELS
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
@@ -52,6 +54,7 @@ class Settings:
     slack_app_token: str = ""
     slack_api_url: str = DEFAULT_SLACK_API_URL
     slack_team_id: str = ""
+    slack_enterprise_id: str = ""
     port: int = 3000
     marketplace_channel: str = "km-marketplace"
     facilitators: tuple[str, ...] = ()
@@ -66,7 +69,7 @@ class Settings:
     nudge_grace_minutes: int = 120
     glossary_file: str = ""
     timezone: str = "Europe/London"
-    log_level: str = "INFO"
+    log_level: str = ""  # KMBOT_LOG_LEVEL; empty: each command's own default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +91,7 @@ class Settings:
             slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
             slack_api_url=_api_url(env.get("SLACK_API_URL", "").strip()),
             slack_team_id=env.get("KMBOT_TEAM_ID", "").strip(),
+            slack_enterprise_id=env.get("KMBOT_ENTERPRISE_ID", "").strip(),
             port=_int(env, "PORT", 3000, minimum=1),
             marketplace_channel=env.get("KMBOT_MARKETPLACE_CHANNEL", "").strip().lstrip("#")
             or "km-marketplace",
@@ -102,7 +106,7 @@ class Settings:
             nudge_grace_minutes=_int(env, "KMBOT_NUDGE_GRACE_MINUTES", 120, minimum=1),
             glossary_file=env.get("KMBOT_GLOSSARY", "").strip(),
             timezone=env.get("KMBOT_TIMEZONE", "").strip() or "Europe/London",
-            log_level=env.get("KMBOT_LOG_LEVEL", "").strip().upper() or "INFO",
+            log_level=_log_level(env.get("KMBOT_LOG_LEVEL", "")),
         )
 
     def require(self, *names: str) -> None:
@@ -127,6 +131,17 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with some values changed (for tests and the sandbox)."""
         return replace(self, **changes)
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level == "WARN":
+        level = "WARNING"
+    if level and level not in LEVELS:
+        raise ConfigError(
+            f"KMBOT_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {raw.strip()!r}."
+        )
+    return level
 
 
 def _api_url(raw: str) -> str:

@@ -14,6 +14,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of ``&``, ``<`` and ``>`` in what a member typed (slash commands and
+    message events carry it; modal values do not). Apply once, where the text comes in."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     """Shorten ``text`` to at most ``limit`` characters, at a word boundary where one is near."""
     if len(text) <= limit:

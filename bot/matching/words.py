@@ -7,7 +7,6 @@ background frequencies (``weights``), so both stem words exactly as posts are st
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -154,8 +153,6 @@ def _strip_markup(text: str) -> str:
     text = _SLACK_LINK_WITH_LABEL.sub(r" \1 ", text)
     text = _SLACK_BARE_LINK.sub(" ", text)
     text = _BARE_URL.sub(" ", text)
-    # Slack escapes these three; unescape so "L&amp;D" reads as "L&D".
-    text = html.unescape(text) if "&" in text else text
     return text.replace("\u2019", "'").replace("\u2018", "'")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.kernel.clock import UK_TIMEZONE, uk_time
 from bot.kernel.text import escape
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 from storage.models import (
@@ -72,7 +74,7 @@ class AreaCounts:
 
 @dataclass(frozen=True)
 class WeekActivity:
-    """Posts and introductions made in one week (Monday to Sunday, UTC)."""
+    """Posts and introductions made in one week (Monday to Sunday, UK time)."""
 
     week_start: date
     posts: int
@@ -216,20 +218,24 @@ def week_start(day: date) -> date:
 def weekly_activity(
     session: Session, *, now: datetime | None = None, weeks: int = WEEKS_SHOWN
 ) -> list[WeekActivity]:
-    """Posts and introductions made in each of the last ``weeks`` weeks, oldest first."""
+    """Posts and introductions made in each of the last ``weeks`` weeks, oldest first.
+
+    Weeks are the UK's: a post made at 23:30 UTC on a Sunday in summer (00:30 BST on Monday)
+    counts in the week that Monday begins.
+    """
     now = now or utcnow()
-    first = week_start(now.date()) - timedelta(weeks=weeks - 1)
-    since = datetime(first.year, first.month, first.day, tzinfo=now.tzinfo)
+    first = week_start(uk_time(now).date()) - timedelta(weeks=weeks - 1)
+    since = datetime.combine(first, time(), tzinfo=ZoneInfo(UK_TIMEZONE)).astimezone(UTC)
     posts: dict[date, int] = {}
     intros: dict[date, int] = {}
     # Binned here rather than in SQL: date truncation differs between SQLite and PostgreSQL.
     for (created,) in session.execute(select(Post.created_at).where(Post.created_at >= since)):
-        key = week_start(created.date())
+        key = week_start(uk_time(created).date())
         posts[key] = posts.get(key, 0) + 1
     for (created,) in session.execute(
         select(Introduction.created_at).where(Introduction.created_at >= since)
     ):
-        key = week_start(created.date())
+        key = week_start(uk_time(created).date())
         intros[key] = intros.get(key, 0) + 1
     days = [first + timedelta(weeks=n) for n in range(weeks)]
     return [WeekActivity(d, posts.get(d, 0), intros.get(d, 0)) for d in days]

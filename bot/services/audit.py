@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, utcnow
@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 CLI_ACTOR = "cli"
 SETTINGS_ACTOR = "settings"
+# What stands in the log for a member who asked to be forgotten.
+ERASED_ACTOR = "erased member"
 
 
 def _plain(value: Any) -> Any:
@@ -88,3 +90,39 @@ def describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None)
 def _short(value: Any, limit: int = 60) -> str:
     text = "none" if value is None else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def forget_user(session: Session, user_id: str) -> int:
+    """Replace a Slack user id everywhere in the log (who acted, on whom, and in what changed)
+    with ``ERASED_ACTOR``; the actions themselves stay for accountability. Returns how many
+    entries changed."""
+    if not user_id:
+        return 0
+    entries = session.scalars(
+        select(AuditEntry).where(
+            or_(
+                AuditEntry.actor == user_id,
+                AuditEntry.target.contains(user_id, autoescape=True),
+                cast(AuditEntry.before, String).contains(user_id, autoescape=True),
+                cast(AuditEntry.after, String).contains(user_id, autoescape=True),
+            )
+        )
+    ).all()
+    for entry in entries:
+        entry.actor = _without(entry.actor, user_id)
+        entry.target = _without(entry.target, user_id)
+        entry.before = _without(entry.before, user_id)
+        entry.after = _without(entry.after, user_id)
+    session.flush()
+    return len(entries)
+
+
+def _without(value: Any, user_id: str) -> Any:
+    """``value`` (text, or JSON-like) with every mention of ``user_id`` replaced."""
+    if isinstance(value, str):
+        return value.replace(user_id, ERASED_ACTOR)
+    if isinstance(value, dict):
+        return {k: _without(v, user_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without(v, user_id) for v in value]
+    return value

@@ -15,6 +15,7 @@ from bot.kernel.vocabulary import IntroductionStatus, OutboxStatus, PostKind, Po
 from bot.live_index import LiveMatchIndex
 from bot.outbox import enqueue as outbox
 from bot.services.context import ServiceContext, member_of
+from bot.services.posting import check_room, lock_member
 from bot.services.views import post_view
 from bot.slack import posts as post_messages
 from bot.slack.views import PostView
@@ -95,7 +96,8 @@ def keep_open(
 ) -> Post:
     """ "Still needed": the owner keeps their post for another expiry period (reopening it if it
     has just expired)."""
-    post = session.get(Post, post_id)
+    lock_member(session, member)  # serialise with publishing and a second press of the button
+    post = session.get(Post, post_id, populate_existing=True)
     if post is None or post.member_id != member.id:
         raise NotFound(f"You have no post #{post_id}.")
     if post.status not in (PostStatus.OPEN, PostStatus.EXPIRED):
@@ -103,6 +105,9 @@ def keep_open(
             f"{post.kind.capitalize()} #{post.id} is already {post.status}, so "
             f"it can't be kept open. Post it again if you need to."
         )
+    if post.status == PostStatus.EXPIRED:
+        # Reopening counts against the open-post limit, as publishing a new post does.
+        check_room(session, member, post.kind, limit=settings.max_open_posts, lock=False)
     post.expires_at = now + timedelta(days=settings.expiry_days)
     post.refreshed_at = now
     post.reminded_at = None

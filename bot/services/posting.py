@@ -10,13 +10,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.kernel.clock import utcnow
 from bot.kernel.errors import InvalidInput, NeedsCouncil, PostLimitReached
+from bot.kernel.links import validate_link
 from bot.kernel.settings import Settings
 from bot.kernel.text import clean_post_text, has_visible_text, visible_length
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS, PURPOSES, PostKind, PostStatus
@@ -87,18 +87,6 @@ def validate_post_fields(
     if link is not None:
         link = validate_link(link)
     return text, area, purpose, link
-
-
-def validate_link(link: str) -> str:
-    """An http(s) link of sensible length, or InvalidInput."""
-    parsed = urlparse(link)
-    if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
-        raise InvalidInput("Links must start with http:// or https://.", field="link")
-    if len(link) > 500:
-        raise InvalidInput("That link is too long (500 characters at most).", field="link")
-    if any(ch in link for ch in "<>| \n"):
-        raise InvalidInput("That link contains characters a web address cannot have.", field="link")
-    return link
 
 
 def draft(
@@ -381,6 +369,7 @@ class PostingService:
                 area=new.area,
                 purpose=new.purpose,
                 link=new.link,
+                now=self.context.clock(),
                 help_for=help_for,
             )
             published = published_view(session, result)

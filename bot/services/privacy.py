@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.services import audit
 from bot.services.closing import owe_card
 from bot.services.context import ServiceContext, member_of
 from bot.services.introductions import owe_update
@@ -173,6 +174,7 @@ class Erasure:
     introductions_updated: int = 0
     messages_cleared: int = 0
     withdrawn_ids: list[int] = field(default_factory=list)
+    audit_entries_scrubbed: int = 0
 
 
 def forget_member(session: Session, member: Member, *, now: datetime | None = None) -> Erasure:
@@ -236,6 +238,7 @@ def forget_member(session: Session, member: Member, *, now: datetime | None = No
             .execution_options(synchronize_session=False)
         )
         done.messages_cleared += int(getattr(result, "rowcount", 0) or 0)
+        done.audit_entries_scrubbed = audit.forget_user(session, user_id)
     done.messages_cleared += clear_sent_payloads(session, post_ids, [i.id for i in intros])
     member.name = None
     member.email = None

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
 
+from bot.kernel.errors import InvalidInput
+from bot.kernel.links import validate_link
 from bot.reference.councils import email_domain, normalise_name
 
 __all__ = [
@@ -70,7 +71,6 @@ _PURPOSE_WORDS: dict[str, str] = {
 _KIND_WORDS = {"want": "want", "wants": "want", "offer": "offer", "offers": "offer"}
 _MAX_NAME = 200
 _MAX_COUNCIL = 200
-_MAX_LINK = 2000
 
 # Control and invisible formatting characters (zero-width spaces, stray byte-order marks) that
 # spreadsheets and copy-paste leave behind; tabs and newlines become spaces instead.
@@ -352,13 +352,9 @@ def _purpose(value: str, problem: Callable[[str], None]) -> str | None:
 def _link(value: str, problem: Callable[[str], None]) -> str | None:
     if not value:
         return None
-    parts = urlsplit(value)
-    if (
-        parts.scheme.lower() not in ("http", "https")
-        or not parts.netloc
-        or " " in value
-        or len(value) > _MAX_LINK
-    ):
-        problem(f"link must be a web address starting http:// or https://, not '{value}'")
+    try:
+        return validate_link(value)
+    except InvalidInput as bad:
+        reason = str(bad)
+        problem(f"the link '{value}' can't be used: {reason[:1].lower()}{reason[1:]}")
         return None
-    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, insert, select
@@ -54,6 +54,7 @@ def import_workshop(
     *,
     expiry_days: int = 90,
     on_row: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> ImportSummary:
     """Store a parsed workshop; the caller commits (or rolls back for a dry run)."""
     summary = ImportSummary(
@@ -84,7 +85,7 @@ def import_workshop(
         return summary
     fingerprints = [row.fingerprint() for row in parsed.rows]
     known = queries.existing_fingerprints(session, fingerprints)
-    now = utcnow()
+    now = now or utcnow()
     expires = now + timedelta(days=expiry_days)
     batch: list[dict[str, Any]] = []
     # One lookup per participant, not per row: a flip chart has ten rows per person.

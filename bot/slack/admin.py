@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.kernel.text import escape, truncate
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
-from bot.slack.kit import FALLBACK_LIMIT, SECTION_LIMIT
+from bot.slack.kit import FALLBACK_LIMIT, SECTION_LIMIT, time_text
 from bot.slack.views import AuditView, CommunityView, MemberView, PromptView
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -184,7 +184,7 @@ def prompts_list(prompts: Sequence[PromptView], area: str | None = None) -> str:
 def audit_line(entry: AuditView) -> str:
     """One audit entry: when, who, what, and what changed."""
     who = f"<@{entry.actor}>" if entry.actor[:1] in ("U", "W") else f"`{escape(entry.actor)}`"
-    line = f"• {entry.at:%-d %b %Y %H:%M} UTC · {who} · `{escape(entry.action)}`"
+    line = f"• {time_text(entry.at)} · {who} · `{escape(entry.action)}`"
     if entry.target:
         line += f" {escape(entry.target)}"
     if entry.change:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.kernel.clock import UK_TIMEZONE, uk_time
 from bot.kernel.text import escape, truncate
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 
@@ -18,9 +19,18 @@ HEADER_LIMIT = 150
 FALLBACK_LIMIT = 3000
 
 
-def date_text(when: datetime | None) -> str:
-    """A British date such as "25 Feb 2027"."""
-    return when.strftime("%-d %b %Y") if when else ""
+def date_text(when: datetime | None, timezone: str = UK_TIMEZONE) -> str:
+    """A British date such as "25 Feb 2027", the day it is in the UK at ``when``.
+
+    Stored times are UTC: a post that closes at 23:30 UTC in summer closes at 00:30 BST, so
+    people are told the next day.
+    """
+    return f"{uk_time(when, timezone):%-d %b %Y}" if when else ""
+
+
+def time_text(when: datetime | None, timezone: str = UK_TIMEZONE) -> str:
+    """A British date and time such as "25 Feb 2027 14:05", as a clock in the UK shows it."""
+    return f"{uk_time(when, timezone):%-d %b %Y %H:%M}" if when else ""
 
 
 def quote(text: str, limit: int = FIELD_LIMIT - 100) -> str:

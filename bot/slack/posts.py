@@ -42,7 +42,7 @@ def card(post: PostView) -> dict[str, Any]:
     blocks: list[Block] = [section(f"{head}\n{quote(post.text, SECTION_LIMIT - 400)}")]
     extra = _facts(post)
     if post.link:
-        extra.append(f"<{escape(post.link)}|Link>")
+        extra.append(f"<{escape(post.link).replace('|', '%7C')}|Link>")
     ctx = [f"Posted by {post.who}"] + extra
     if post.expires_at:
         ctx.append(f"Open until {date_text(post.expires_at)}")

@@ -59,7 +59,10 @@ class AdminCommand:
         ack()
         text = (command.get("text") or "").strip()
         team_id, user_id = actor(command)
-        who = self.container.admin.facilitator(team_id, user_id, f"/km-admin {text}".strip())
+        word, rest = split(text)
+        # A refusal is audited by the command's name only, never by what was typed after it.
+        tried = f"/km-admin {word}" if word in SUBCOMMANDS else "/km-admin"
+        who = self.container.admin.facilitator(team_id, user_id, tried)
         if who.member_id is None:
             respond(
                 admin_messages.long_notice(admin_messages.refusal(who.facilitator_ids)),
@@ -67,7 +70,6 @@ class AdminCommand:
             )
             return
         request = Request(self.container, team_id, user_id, who.member_id, respond, client)
-        word, rest = split(text)
         if word in HELP_WORDS or not word:
             asked = SUBCOMMANDS.get(split(rest)[0])
             request.say(admin_messages.HELP[asked[0]] if asked else admin_messages.overview_help())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.container import Container
+from bot.kernel.clock import uk_time
 from bot.services.admin import councils, facilitators, moderation
 from bot.services.closing import close_post, record_outcome, set_status
 from bot.services.introductions import answer_introduction
@@ -126,5 +127,6 @@ def build_known_market(services: Container) -> KnownMarket:
 
 
 def week_monday(when: datetime) -> str:
-    """The ISO date of the Monday of ``when``'s week."""
-    return (when.date() - timedelta(days=when.weekday())).isoformat()
+    """The ISO date of the Monday of ``when``'s week, in the UK."""
+    day = uk_time(when).date()
+    return (day - timedelta(days=day.weekday())).isoformat()

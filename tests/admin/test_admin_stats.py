@@ -198,3 +198,51 @@ def test_the_chart_of_an_empty_market_is_still_a_sensible_png(services: Containe
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1200, 600)
+
+
+def test_weeks_are_the_uks_weeks(services: Container) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Council, Member, Post, PostKind, PostStatus
+
+    def post_at(when: datetime) -> None:
+        with services.session_factory.begin() as session:
+            council = Council(name=f"Council {when:%H%M%d%m}", short_name="C")
+            session.add(council)
+            session.flush()
+            member = Member(slack_user_id=f"U{when:%H%M%d%m}", name="M", council_id=council.id)
+            session.add(member)
+            session.flush()
+            session.add(
+                Post(
+                    kind=PostKind.WANT,
+                    member_id=member.id,
+                    council_id=council.id,
+                    text="A want",
+                    status=PostStatus.OPEN,
+                    created_at=when,
+                    refreshed_at=when,
+                    changed_at=when,
+                    expires_at=when,
+                )
+            )
+
+    # Summer: 23:30 UTC on Sunday 13 June is 00:30 BST on Monday 14 June, the next week.
+    post_at(datetime(2027, 6, 13, 23, 30, tzinfo=UTC))
+    post_at(datetime(2027, 6, 13, 22, 30, tzinfo=UTC))  # 23:30 BST: still Sunday
+    # Winter: 23:30 UTC on Sunday 10 January is 23:30 GMT, still that Sunday.
+    post_at(datetime(2027, 1, 10, 23, 30, tzinfo=UTC))
+    # The thirteen weeks up to the week of 12 July begin at midnight BST on Monday 19 April:
+    # 23:30 UTC the Sunday before is in them; 22:30 UTC is not.
+    post_at(datetime(2027, 4, 18, 23, 30, tzinfo=UTC))
+    post_at(datetime(2027, 4, 18, 22, 30, tzinfo=UTC))
+
+    with services.session_factory() as session:
+        summer = stats.weekly_activity(session, now=datetime(2027, 7, 14, 12, tzinfo=UTC))
+        winter = stats.weekly_activity(session, now=datetime(2027, 1, 13, 12, tzinfo=UTC))
+    weeks = {w.week_start.isoformat(): w.posts for w in summer}
+    assert weeks["2027-06-14"] == 1 and weeks["2027-06-07"] == 1
+    assert summer[0].week_start.isoformat() == "2027-04-19" and summer[0].posts == 1
+    assert sum(weeks.values()) == 3
+    assert {w.week_start.isoformat(): w.posts for w in winter}["2027-01-04"] == 1
+    assert winter[-1].week_start.isoformat() == "2027-01-11" and winter[-1].posts == 0

@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PG_URL = os.environ.get("KMBOT_TEST_DATABASE_URL", "").strip()
 ENGINES = "sqlite,postgresql" if PG_URL else "sqlite"
+# The benchmarks run in their own processes, on the real time.
+pytestmark = pytest.mark.wall_clock
 
 
 def run_bench(script: str, *args: str, timeout: float = 600) -> str:

@@ -178,7 +178,7 @@ def test_every_bad_row_is_reported_with_its_line_and_a_specific_reason() -> None
     assert "not 'HR'" in found[8][0]
     assert "'business as usual'" in found[9][0] and "not 'profit'" in found[9][0]
     assert found[10] == [
-        "line 10: link must be a web address starting http:// or https://, not 'www.example.org'"
+        "line 10: the link 'www.example.org' can't be used: links must start with http:// or https://."
     ]
     assert found[11][0].startswith("line 11: it has 9 fields but the header has 8")
     assert found[12][0].startswith("line 12: it has 4 fields but the header has 8")

@@ -6,18 +6,25 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.devtools.fakeslack import FakeSlack
+from bot.devtools.sandbox.clock import ahead_text
 from bot.devtools.sandbox.server import Sandbox
 from bot.kernel.settings import Settings
 
 SARAH, DELROY, HELEN, ALEX = "U0SARAH", "U0DELROY", "U0HELEN", "U0ALEX"
 MARKET = "C0MARKET"
+LONDON = ZoneInfo("Europe/London")
+# Every sandbox here starts its clock at a fixed instant, so no test depends on the day it runs.
+MONDAY_NOON = datetime(2027, 1, 4, 12, 0, tzinfo=LONDON)  # IM's nudge: Tuesday 10:00
+THURSDAY_BEFORE_NUDGE = datetime(2027, 1, 7, 13, 55, tzinfo=LONDON)  # OL's nudge: Thursday 14:00
 
 
 # ---------------------------------------------------------------- the fake Slack's additions
@@ -91,8 +98,11 @@ def test_each_member_has_a_stack_of_modals(fake: FakeSlack) -> None:
 
 @pytest.fixture
 def sandbox(database_url: str) -> Iterator[Sandbox]:
-    """The sandbox on an ephemeral port, without the example workshop (quicker)."""
-    with Sandbox(Settings(database_url=database_url), port=0, example=False) as running:
+    """The sandbox on an ephemeral port, without the example workshop (quicker), its clock
+    started at noon on Monday 4 January 2027."""
+    with Sandbox(
+        Settings(database_url=database_url), port=0, example=False, start_at=MONDAY_NOON
+    ) as running:
         yield running
 
 
@@ -266,17 +276,86 @@ def test_facilitator_commands_and_the_next_job(sandbox: Sandbox) -> None:
     refused = fake.wait_until(lambda: fake.ephemerals(SARAH), timeout=10)[0]
     assert "facilitator" in (refused.text + json.dumps(refused.blocks)).lower()
 
-    jobs = _state(sandbox, SARAH)["jobs"]
-    assert {j["kind"] for j in jobs} >= {"nudge", "digest"}
+    state = _state(sandbox, SARAH)
+    assert state["clock"]["text"] == "Mon 4 Jan 2027, 12:00"
+    assert state["clock"]["ahead"] == "" and state["clock"]["days_ahead"] == 0
+    jobs = {j["kind"]: j for j in state["jobs"]}
+    assert jobs["nudge"]["label"] == "Weekly nudge in #cop-information-management"
+    assert jobs["nudge"]["when"] == "tomorrow, 10:00"
+    assert jobs["digest"]["when"] == "Mon 11 Jan 2027, 09:00"
     status, answer = _post(sandbox, "/sandbox/run-job", {"user": SARAH, "job": "nudge"})
     assert status == 200 and answer["ok"], answer
-    assert any("Nudge sent to #cop-" in line for line in answer["report"])
-    assert answer["clock"]["days_ahead"] > 0
+    assert answer["ran"] == "Weekly nudge in #cop-information-management"
+    assert answer["at"] == "Tue 5 Jan 2027, 10:00"
+    assert answer["report"] == ["Nudge sent to #cop-information-management."]
+    assert answer["clock"]["text"] == "Tue 5 Jan 2027, 10:00"
+    assert answer["clock"]["ahead"] == "+22 hours" and answer["clock"]["days_ahead"] == 0.9
     fake.wait_until(
-        lambda: fake.messages("C0COPIM") or fake.messages("C0COPOL"),
+        lambda: fake.messages("C0COPIM"),
         timeout=10,
-        message="a nudge in a community channel",
+        message="the nudge in #cop-information-management",
     )
+    # The next one is Thursday's, in the other community.
+    jobs = {j["kind"]: j for j in _state(sandbox, SARAH)["jobs"]}
+    assert jobs["nudge"]["label"] == "Weekly nudge in #cop-organisational-learning"
+    assert jobs["nudge"]["when"] == "Thu 7 Jan 2027, 14:00"
+
+
+def test_a_nudge_due_later_today_reads_as_today_and_in_minutes(database_url: str) -> None:
+    """Thursday, five minutes before #cop-organisational-learning's 14:00 nudge: the jump is
+    minutes, not days (the test that once failed on a Thursday)."""
+    with Sandbox(
+        Settings(database_url=database_url), port=0, example=False, start_at=THURSDAY_BEFORE_NUDGE
+    ) as sandbox:
+        state = _state(sandbox, SARAH)
+        assert state["clock"]["text"] == "Thu 7 Jan 2027, 13:55"
+        assert state["jobs"][0] == {
+            "kind": "nudge",
+            "at": "2027-01-07T14:00:00+00:00",
+            "label": "Weekly nudge in #cop-organisational-learning",
+            "when": "today, 14:00",
+        }
+        status, answer = _post(sandbox, "/sandbox/run-job", {"user": ALEX})
+        assert status == 200 and answer["ok"], answer
+        assert answer["ran"] == "Weekly nudge in #cop-organisational-learning"
+        assert answer["report"] == ["Nudge sent to #cop-organisational-learning."]
+        assert answer["clock"]["text"] == "Thu 7 Jan 2027, 14:00"
+        assert answer["clock"]["ahead"] == "+5 minutes"
+        sandbox.fake.wait_until(
+            lambda: sandbox.fake.messages("C0COPOL"), timeout=10, message="the nudge"
+        )
+
+
+def test_the_clock_runs_on_from_where_it_was_started(database_url: str) -> None:
+    with Sandbox(
+        Settings(database_url=database_url), port=0, example=False, start_at=MONDAY_NOON
+    ) as sandbox:
+        assert sandbox.clock is not None
+        first = sandbox.clock.now()
+        assert timedelta(0) <= first - MONDAY_NOON < timedelta(minutes=1)
+        assert sandbox.clock.now() >= first  # it runs at the real pace from there
+    with pytest.raises(ValueError, match="time zone"):
+        Sandbox(Settings(database_url=database_url), start_at=datetime(2027, 1, 4, 12, 0))
+
+
+@pytest.mark.parametrize(
+    ("offset", "shown"),
+    [
+        (timedelta(0), ""),
+        (timedelta(seconds=20), ""),
+        (timedelta(minutes=1), "+1 minute"),
+        (timedelta(minutes=4, seconds=50), "+5 minutes"),
+        (timedelta(minutes=89), "+89 minutes"),
+        (timedelta(hours=4, minutes=4), "+4 hours"),
+        (timedelta(hours=47), "+47 hours"),
+        (timedelta(days=6, hours=22), "+6.9 days"),
+        (timedelta(days=7), "+7 days"),
+    ],
+)
+def test_how_far_the_clock_has_moved_is_said_in_the_unit_that_reads_best(
+    offset: timedelta, shown: str
+) -> None:
+    assert ahead_text(offset) == shown
 
 
 def test_files_the_bot_uploads_can_be_downloaded_from_the_page(sandbox: Sandbox) -> None:

@@ -1,29 +1,23 @@
-"""The sandbox in a real browser: posting, an introduction, answering it, a modal, /km-admin.
+"""The sandbox in a real browser: posting, an introduction, answering it, a modal, /km-admin,
+and the page at a phone's width.
 
-``kmbot sandbox`` runs as a real process; Debian's Chromium, driven by Playwright, looks at it.
-(The fixtures live here rather than in a conftest.py: a second module named ``conftest`` would
-shadow tests/conftest.py for tests that import from it.)
+``kmbot sandbox`` runs as a real process, its clock pinned to a Thursday morning; Debian's
+Chromium, driven by Playwright, looks at it.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import selectors
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_process import REPO, THURSDAY_BEFORE_NUDGE, sandbox_env, sandbox_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,63 +31,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _wait_for_url(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
-    """Read the sandbox's output until it prints its address; (url, output so far)."""
-    assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
-    seen = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=deadline - time.monotonic()):
-            break
-        line = proc.stdout.readline()
-        if not line:
-            break  # the process ended
-        seen += line
-        found = re.search(r"open (http://\S+)", line)
-        if found:
-            return found.group(1), seen
-    raise AssertionError(f"kmbot sandbox did not print its address within {timeout}s:\n{seen}")
-
-
 @pytest.fixture(scope="module")
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``kmbot sandbox --port 0`` in a temporary working directory; its page's address."""
+    """``kmbot sandbox --port 0`` in a temporary working directory, its clock pinned to
+    Thursday 7 January 2027, 09:55; its page's address."""
     workdir = tmp_path_factory.mktemp("sandbox")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "KMBOT_FACILITATORS", "SLACK_API_URL", "PORT")
-    }
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env["KMBOT_LOG_LEVEL"] = "WARNING"
-    stderr_path = workdir / "sandbox.stderr"
-    with stderr_path.open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0"],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
-        try:
-            try:
-                url, _ = _wait_for_url(proc, timeout=30)
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\nstderr:\n{stderr_path.read_text()}") from None
-            yield url
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert proc.returncode == 0, (
-        f"the sandbox exited with {proc.returncode}:\n" + stderr_path.read_text()
-    )
+    env = sandbox_env(KMBOT_SANDBOX_NOW=THURSDAY_BEFORE_NUDGE)
+    with sandbox_process(["--port", "0"], workdir, env) as running:
+        yield running.url
+        code, _, stderr = running.stop()
+    assert code == 0, f"the sandbox exited with {code}:\n{stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -212,18 +159,138 @@ def test_a_demonstration_in_the_browser(
     expect(messages).to_contain_text("Councils and members by region")
     expect(messages).to_contain_text("Introductions")
 
-    # A week in a minute: run the next community nudge now.
-    page.get_by_label("Which job to run").select_option("nudge")
+    # A week in a minute: run the next community nudge now. It is Thursday morning in the
+    # sandbox, and #cop-organisational-learning is nudged at 14:00: later today, not in days.
+    clock = page.get_by_test_id("clock")
+    expect(clock).to_contain_text("Sandbox time: Thu 7 Jan 2027, 09:5")
+    jobs = page.get_by_label("Which job to run")
+    expect(jobs).to_contain_text("Weekly nudge in #cop-organisational-learning, today, 14:00")
+    jobs.select_option("nudge")
     page.get_by_test_id("run-job").click()
-    page.get_by_role("button", name="# cop-information-management").click()
+    expect(clock).to_have_text(re.compile(r"^Sandbox time: Thu 7 Jan 2027, 14:0\d \(\+4 hours\)$"))
+    page.get_by_role("button", name="# cop-organisational-learning").click()
     expect(messages).not_to_contain_text("Nothing here yet")
-    expect(page.get_by_test_id("clock")).to_contain_text("days")
+    expect(messages).to_contain_text("Organisational Learning")
 
     # App Home shows the member's posts.
     _act_as(page, SARAH)
     page.get_by_role("button", name="kmbot · Home").click()
     expect(page.get_by_test_id("app-home")).to_contain_text("Your open posts")
     expect(page.get_by_test_id("app-home")).to_contain_text(OFFER)
+
+    assert not problems, f"the page raised: {problems}"
+    context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
+PHONE_OFFER = "Knowledge café toolkit: running cafés across service teams, with templates"
+PHONE_WANT = "A toolkit for running knowledge cafés across service teams"
+
+
+def _box(locator: Any) -> dict[str, float]:
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} is not laid out"
+    return box  # type: ignore[no-any-return]
+
+
+def _fits_across(locator: Any, width: int, *, at_least: float = 0.0) -> None:
+    """The element lies within the viewport's width and fills ``at_least`` of it."""
+    box = _box(locator)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (box, width)
+    assert box["width"] >= at_least * width, (box, width)
+
+
+def test_the_page_at_a_phones_width_and_at_a_laptops(browser: Any, sandbox_url: str) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(sandbox_url)
+    messages = page.get_by_test_id("messages")
+    thread = page.get_by_test_id("thread")
+    menu = page.get_by_test_id("menu-button")
+    sidebar = page.get_by_test_id("sidebar")
+    picker = page.get_by_test_id("member-picker")
+
+    # The marketplace takes the whole width; nothing in it is cut off.
+    expect(messages).to_contain_text("Offer #1")
+    _fits_across(messages, PHONE["width"], at_least=0.9)
+    for card in page.get_by_test_id("message").all()[:5]:
+        _fits_across(card, PHONE["width"])
+    assert page.evaluate(
+        "(() => { const m = document.getElementById('messages');"
+        " return m.scrollWidth <= m.clientWidth; })()"
+    ), "the marketplace's messages are wider than the screen"
+    _fits_across(page.get_by_test_id("composer"), PHONE["width"], at_least=0.6)
+    expect(page.get_by_test_id("run-job")).to_be_visible()
+    _fits_across(page.get_by_test_id("run-job"), PHONE["width"])
+
+    # The sidebar is a menu: shut until the button opens it; "Acting as" is in it.
+    expect(sidebar).to_be_hidden()
+    expect(picker).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    expect(sidebar).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    _fits_across(sidebar, PHONE["width"])
+    expect(picker).to_be_visible()
+    _act_as(page, "U0RUKHSANA")
+    expect(sidebar).to_contain_text("Rukhsana Begum-Hale · London Borough of Tower Hamlets")
+    expect(page.get_by_test_id("clock")).to_be_visible()
+    # Choosing a conversation closes the menu.
+    sidebar.get_by_role("button", name="# km-marketplace").click()
+    expect(sidebar).to_be_hidden()
+    _command(page, f"/offer {PHONE_OFFER}")
+    expect(messages).to_contain_text(PHONE_OFFER)
+
+    # The menu also closes from its button and with Escape.
+    menu.click()
+    _act_as(page, HELEN)
+    expect(sidebar).to_contain_text("Helen Marchbank · Wiltshire Council")
+    page.keyboard.press("Escape")
+    expect(sidebar).to_be_hidden()
+    _command(page, f"/want {PHONE_WANT}")
+    want_card = (
+        messages.get_by_test_id("message")
+        .filter(has_text=PHONE_WANT)
+        .filter(has_text="Wiltshire Council")
+    )
+    expect(want_card).to_be_visible()
+
+    # A thread opens over the channel, the whole width, and closes again.
+    want_card.get_by_role("button", name=re.compile(r"^\d+ repl")).click()
+    expect(thread).to_be_visible()
+    expect(thread).to_contain_text(PHONE_OFFER)
+    _fits_across(thread, PHONE["width"], at_least=0.99)
+    close = thread.get_by_role("button", name="Close thread")
+    expect(close).to_be_visible()
+    close.click()
+    expect(thread).to_be_hidden()
+    expect(want_card).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "sandbox-phone.png"))
+
+    # At a laptop's width the layout is the desktop one: the sidebar beside the channel, the
+    # controls in the top bar, no menu button, and a thread beside the channel.
+    page.set_viewport_size(LAPTOP)
+    expect(menu).to_be_hidden()
+    expect(sidebar).to_be_visible()
+    side = _box(sidebar)
+    assert (side["x"], side["width"]) == (0, 220), side
+    for control in (picker, page.get_by_test_id("clock"), page.get_by_test_id("run-job")):
+        expect(control).to_be_visible()
+        assert _box(control)["y"] + _box(control)["height"] <= 44, control  # in the top bar
+    expect(page.get_by_label("Which job to run")).to_be_visible()
+    want_card.get_by_role("button", name=re.compile(r"^\d+ repl")).click()
+    expect(thread).to_be_visible()
+    pane = _box(thread)
+    assert pane["width"] == 420 and pane["x"] + pane["width"] == LAPTOP["width"], pane
+    listing = _box(messages)
+    assert listing["x"] == 220 and listing["x"] + listing["width"] <= pane["x"], listing
 
     assert not problems, f"the page raised: {problems}"
     context.close()

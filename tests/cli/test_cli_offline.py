@@ -12,6 +12,8 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "workshops"
 KMBOT = [sys.executable, "-m", "bot.cli"]
+# Each command runs in its own process, on the real time.
+pytestmark = pytest.mark.wall_clock
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

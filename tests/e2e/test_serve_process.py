@@ -23,6 +23,8 @@ from bot.devtools.fakeslack import FakeSlack
 SECRET = "e2e-signing-secret"
 MARKET = "C0MARKET"
 ROOT = Path(__file__).resolve().parents[2]
+# kmbot serve reads the real time, so this test does too: it signs with time.time().
+pytestmark = pytest.mark.wall_clock
 
 
 def _free_port() -> int:

@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from socketmode import SocketModeServer
 
 from bot.devtools.fakeslack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKET = "C0MARKET"
+# kmbot socket runs in its own process, on the real time.
+pytestmark = pytest.mark.wall_clock
 
 
 def test_a_slash_command_over_socket_mode_posts_the_card(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from bot.devtools.fakeslack.server import (
     Response,
     RouteHandler,
 )
+from bot.devtools.fakeslack.typed_text import as_slack_sends_typed_text
 from bot.devtools.fakeslack.workspace import MethodHandler, Workspace
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "UploadedFile",
     "User",
     "Workspace",
+    "as_slack_sends_typed_text",
 ]

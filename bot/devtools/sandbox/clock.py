@@ -3,24 +3,31 @@
 The sandbox's clock runs at the real pace plus an offset. "Run next job" moves the offset on to
 the next scheduled moment (a community's weekly nudge, Monday's digest, an expiry reminder or an
 expiry) and runs every worker job at that moment, as ``kmbot worker`` would on its tick then.
+
+The clock may start at a chosen instant instead of now (``start_at``): it then reads that
+instant plus the real time elapsed since, plus the offset, so what the sandbox shows does not
+depend on the day it runs (the tests pin it; ``KMBOT_SANDBOX_NOW`` pins ``kmbot sandbox``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.container import Container
+from bot.kernel.clock import utcnow
 from bot.services.nudges import next_slot
 from bot.services.reminders import digest_slot
 from bot.worker import Worker
-from storage.models import CommunityOfPractice, Post, PostStatus, utcnow
+from storage.models import CommunityOfPractice, Post, PostStatus
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +42,13 @@ class NextJob:
     at: datetime  # UTC
     label: str
 
-    def as_json(self, zone: ZoneInfo) -> dict[str, Any]:
-        """For the page."""
+    def as_json(self, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+        """For the page: ``when`` says "today" or "tomorrow" when it is (in ``zone``)."""
         return {
             "kind": self.kind,
             "at": self.at.isoformat(),
             "label": self.label,
-            "when": _when(self.at, zone),
+            "when": _relative_when(self.at, now, zone),
         }
 
 
@@ -49,20 +56,67 @@ def _when(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%a %-d %b %Y, %H:%M")
 
 
-class SimulatedClock:
-    """The sandbox's clock: real time plus however far the demonstration has jumped."""
+def _relative_when(at: datetime, now: datetime, zone: ZoneInfo) -> str:
+    """``today, 14:00``, ``tomorrow, 10:00`` or ``Tue 12 Jan 2027, 10:00``."""
+    local, today = at.astimezone(zone), now.astimezone(zone).date()
+    if local.date() == today:
+        return f"today, {local:%H:%M}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow, {local:%H:%M}"
+    return _when(at, zone)
 
-    def __init__(self, container: Container) -> None:
-        self.container = container
+
+def ahead_text(offset: timedelta) -> str:
+    """How far the clock has been moved on, in the unit that reads best ("" for not at all)."""
+    seconds = offset.total_seconds()
+    if seconds < 30:
+        return ""
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"+{minutes} minute{'' if minutes == 1 else 's'}"
+    hours = round(seconds / 3600)
+    if hours < 48:
+        return f"+{hours} hours"
+    return f"+{round(seconds / 86400, 1):g} days"
+
+
+class SimulatedClock:
+    """The sandbox's clock: real time (or a chosen start and the real time elapsed since) plus
+    however far the demonstration has jumped."""
+
+    def __init__(
+        self,
+        timezone: str,
+        *,
+        start_at: datetime | None = None,
+        elapsed: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if start_at is not None and start_at.tzinfo is None:
+            raise ValueError("start_at must be an aware datetime (give it a time zone)")
+        self._container: Container | None = None
         self.offset = timedelta(0)
+        self.start_at = start_at.astimezone(UTC) if start_at is not None else None
+        self._elapsed = elapsed
+        self._started = elapsed()
         self._lock = threading.Lock()
-        self.zone = ZoneInfo(container.settings.timezone)
-        # Listeners that read the services' clock see the same simulated time as the jobs.
-        container.clock = self.now
+        self.zone = ZoneInfo(timezone)
+
+    def attach(self, container: Container) -> None:
+        """The bot this clock runs: build its container with ``clock=self.now`` first, so the
+        services (cards' dates, expiry, answers) and the jobs read the same simulated time."""
+        self._container = container
+
+    @property
+    def container(self) -> Container:
+        if self._container is None:
+            raise RuntimeError("the simulated clock is not attached to a bot yet")
+        return self._container
 
     def now(self) -> datetime:
         """The simulated time, in UTC."""
-        return utcnow() + self.offset
+        if self.start_at is None:
+            return utcnow() + self.offset
+        return self.start_at + timedelta(seconds=self._elapsed() - self._started) + self.offset
 
     def describe(self) -> dict[str, Any]:
         """The clock as the page shows it."""
@@ -71,6 +125,7 @@ class SimulatedClock:
             "now": now.isoformat(),
             "text": _when(now, self.zone),
             "days_ahead": round(self.offset.total_seconds() / 86400, 1),
+            "ahead": ahead_text(self.offset),
         }
 
     # ------------------------------------------------------------ what is next
@@ -122,7 +177,8 @@ class SimulatedClock:
 
     def jobs(self) -> list[dict[str, Any]]:
         """The upcoming jobs for the page."""
-        return [j.as_json(self.zone) for j in self.upcoming()]
+        now = self.now()
+        return [j.as_json(self.zone, now) for j in self.upcoming()]
 
     # ------------------------------------------------------------ running
     def run_next(self, kind: str | None = None) -> dict[str, Any]:

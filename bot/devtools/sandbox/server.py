@@ -19,6 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -28,7 +29,15 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_sdk.signature import SignatureVerifier
 
 from bot.container import Container, build_container
-from bot.devtools.fakeslack import Ephemeral, FakeSlack, Message, Request, Response, UploadedFile
+from bot.devtools.fakeslack import (
+    Ephemeral,
+    FakeSlack,
+    Message,
+    Request,
+    Response,
+    UploadedFile,
+    as_slack_sends_typed_text,
+)
 from bot.devtools.sandbox.cast import (
     ALLOWED_COMMANDS,
     COMMUNITIES,
@@ -88,11 +97,16 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 3000,
         example: bool = True,
+        start_at: datetime | None = None,
     ) -> None:
         self.base_settings = settings
         self.host = host
         self.port = port
         self.example = example
+        if start_at is not None and start_at.tzinfo is None:
+            raise ValueError("start_at must be an aware datetime (give it a time zone)")
+        # The simulated clock starts here instead of now: for tests.
+        self.start_at = start_at
         self.signing_secret = secrets.token_hex(16)
         self.bot_token = "xoxb-sandbox-" + secrets.token_hex(8)
         self.verifier = SignatureVerifier(self.signing_secret)
@@ -112,6 +126,8 @@ class Sandbox:
     def url(self) -> str:
         """The page's address."""
         host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address
         return f"http://{host}:{self.fake.port}/"
 
     @property
@@ -141,9 +157,10 @@ class Sandbox:
                 marketplace_channel=MARKET_ID,
                 facilitators=facilitators,
             )
-            self.container = build_container(self.settings)
+            self.clock = SimulatedClock(self.settings.timezone, start_at=self.start_at)
+            self.container = build_container(self.settings, clock=self.clock.now)
+            self.clock.attach(self.container)
             web = create_web(self.settings, self.container)
-            self.clock = SimulatedClock(self.container)
             self._bot_server = make_server(
                 "127.0.0.1",
                 0,
@@ -211,13 +228,16 @@ class Sandbox:
     def _prepare_store(self) -> None:
         """Register the communities and (unless asked not to) load the example workshop."""
         assert self.container is not None and self.settings is not None
+        assert self.clock is not None
         container = self.container
         from bot.services.membership import ensure_reference_councils
 
         with container.session_factory.begin() as session:
             # Seed the council list now, not on the first member's first post.
             ensure_reference_councils(session, container.directory)
-            _add_communities(session)
+            # Registered at the sandbox's time, so their first slot after it is theirs even
+            # when the clock was started at a chosen instant.
+            _add_communities(session, now=self.clock.now())
         if self.example:
             load_example_workshop(container, self.settings)
         with container.session_factory() as session:
@@ -322,7 +342,7 @@ class Sandbox:
                 "user_id": member.id,
                 "user_name": member.handle,
                 "command": command,
-                "text": rest.strip(),
+                "text": as_slack_sends_typed_text(rest.strip()),
                 "api_app_id": APP_ID,
                 "is_enterprise_install": "false",
                 "response_url": response_url,
@@ -741,8 +761,8 @@ def _ts_key(ts: str) -> tuple[int, int]:
     return int(seconds or 0), int((micros or "0").ljust(6, "0")[:6])
 
 
-def _add_communities(session: Any) -> None:
-    """Register the sample communities of practice (once)."""
+def _add_communities(session: Any, *, now: datetime) -> None:
+    """Register the sample communities of practice (once), as added at ``now``."""
     from sqlalchemy import select
 
     from bot.services.communities import add_community, ensure_builtin_prompts
@@ -763,6 +783,7 @@ def _add_communities(session: Any) -> None:
             area=community.area,
             weekday=community.weekday,
             time_of_day=community.time_of_day,
+            now=now,
         )
     ensure_builtin_prompts(session)
 
@@ -779,7 +800,11 @@ def load_example_workshop(container: Container, settings: Settings) -> int:
     parsed = parse_workshop(EXAMPLE_WORKSHOP, max_text=settings.max_post_length)
     with container.session_factory.begin() as session:
         summary = import_workshop(
-            session, parsed, container.directory, expiry_days=settings.expiry_days
+            session,
+            parsed,
+            container.directory,
+            expiry_days=settings.expiry_days,
+            now=container.clock(),
         )
         if summary.problems:
             raise RuntimeError(f"the example workshop did not import: {summary.problems[0]}")

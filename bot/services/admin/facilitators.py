@@ -161,16 +161,13 @@ def bootstrap_facilitators(
     return made
 
 
-def record_refusal(session: Session, user_id: str, attempted: str) -> None:
-    """Log and audit someone who is not a facilitator trying an admin command."""
-    logger.warning("Refused /km-admin %r from %s: not a facilitator", attempted, user_id)
-    audit.record(
-        session,
-        user_id,
-        "refused",
-        truncate(attempted, 120) or "/km-admin",
-        after={"command": truncate(attempted, 200)},
-    )
+def record_refusal(session: Session, user_id: str, command: str) -> None:
+    """Log and audit someone who is not a facilitator trying an admin command.
+
+    ``command`` is the command's name (``/km-admin stats``), never the text typed after it: the
+    audit log keeps who tried what, not what they wrote (docs/PRIVACY.md)."""
+    logger.warning("Refused %s from %s: not a facilitator", command, user_id)
+    audit.record(session, user_id, "refused", truncate(command, 120) or "/km-admin")
 
 
 def is_user_id(text: str) -> bool:

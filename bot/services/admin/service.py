@@ -89,13 +89,14 @@ class AdminService:
                 session, settings.facilitators, team_id=settings.slack_team_id
             )
 
-    def facilitator(self, team_id: str, user_id: str, attempted: str) -> Facilitator:
-        """Whether this user is a facilitator; a refusal is logged and audited."""
+    def facilitator(self, team_id: str, user_id: str, command: str) -> Facilitator:
+        """Whether this user is a facilitator; a refusal is logged and audited by ``command``'s
+        name (``/km-admin stats``), never with what was typed after it."""
         with self.context.session_factory.begin() as session:
             member = facilitators.facilitator_member(session, team_id, user_id)
             if member is not None:
                 return Facilitator(member.id, ())
-            facilitators.record_refusal(session, user_id, attempted)
+            facilitators.record_refusal(session, user_id, command)
             names = tuple(
                 m.slack_user_id for m in facilitators.list_facilitators(session) if m.slack_user_id
             )
