@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from typing import Any
@@ -16,15 +17,15 @@ from slack_bolt.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot.container import Container
 from bot.kernel.logs import configure_logging
 from bot.kernel.settings import Settings
 from bot.kernel.text import unescape
 from bot.outbox.delivery import make_client
-from bot.runtime.replay import ReplayGuard
+from bot.runtime.intake import IntakeDesk
 from handlers import register_all
+from storage import db
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,10 @@ def create_app(
     )
     if settings.slack_team_id:
         app.middleware(_only_team(settings.slack_team_id, settings.slack_enterprise_id))
-    # Runs after Bolt's own signature check, so only genuine requests are remembered.
-    app.middleware(_refuse_replays(container.session_factory))
+    # Text as typed first: the stored body is what the member typed.
     app.middleware(_command_text_as_typed)
+    # Runs after Bolt's own signature check, so only genuine requests are stored.
+    app.middleware(_take_in(container.intake_desk))
     register_all(app, container)
 
     @app.error
@@ -121,18 +123,27 @@ def _header(req: BoltRequest, name: str) -> str | None:
     return str(values[0]) if values else None
 
 
-def _refuse_replays(session_factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    """Bolt middleware: a signed request seen before (same signature) is a replay: refuse it."""
-    guard = ReplayGuard(session_factory)
+def _take_in(desk: IntakeDesk):  # type: ignore[no-untyped-def]
+    """Bolt middleware: store the request before its ack (one insert), refusing a replay.
 
-    def middleware(req: BoltRequest, next: Any) -> BoltResponse | None:  # noqa: A002
+    The signature is the stored request's key, so a second copy (same signature) is refused with
+    401 in every web process. A request that carries work after the ack (publishing a post) is
+    stored with its body; the posting process does that work, even if this process dies now."""
+
+    def middleware(req: BoltRequest, context: BoltContext, next: Any) -> BoltResponse | None:  # noqa: A002
         signature = _header(req, "x-slack-signature")
         timestamp = _header(req, "x-slack-request-timestamp")
         if req.mode == "socket_mode" or not signature or not timestamp:
-            return next()  # Socket Mode carries no signatures; its socket is authenticated
-        if not guard.accept(signature, timestamp):
+            # Socket Mode carries no signatures (its socket is authenticated): nothing to refuse,
+            # but work it carries is stored all the same.
+            if desk.routes.job_for(req.body) is None:
+                return next()
+            signature, timestamp = None, str(int(time.time()))
+        taken = desk.take_in(signature, int(timestamp), req.body)
+        if taken is None:
             logger.warning("Refused a replayed Slack request (timestamp %s)", timestamp)
             return BoltResponse(status=401, body="This request has been seen before.")
+        context["intake"] = taken
         return next()
 
     return middleware
@@ -179,12 +190,22 @@ class KmbotWeb:
     def healthy(self) -> tuple[bool, dict[str, Any]]:
         """Whether the database answers, and how much the outbox owes Slack."""
         try:
-            with self.container.engine.connect() as conn:
+            # A read: on SQLite it must neither take nor wait for the write lock.
+            engine = self.container.engine.execution_options(**{db.READ_ONLY: True})
+            with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
                 pending = conn.execute(
                     text("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
                 ).scalar()
-            return True, {"status": "ok", "database": "ok", "outbox_pending": int(pending or 0)}
+                queued = conn.execute(
+                    text("SELECT COUNT(*) FROM intake WHERE status = 'pending'")
+                ).scalar()
+            return True, {
+                "status": "ok",
+                "database": "ok",
+                "outbox_pending": int(pending or 0),
+                "posts_queued": int(queued or 0),
+            }
         except Exception as exc:  # report, do not raise: this is the health check
             logger.warning("Health check failed: %s", exc)
             return False, {"status": "error", "database": "unavailable"}
@@ -257,24 +278,46 @@ def create_web(settings: Settings, container: Container, **kwargs: Any) -> Kmbot
     return KmbotWeb(create_app(settings, container, **kwargs), container)
 
 
-def wsgi_from_env() -> KmbotWeb:
-    """Gunicorn's entry point (``bot.app:wsgi_from_env()``): settings from the environment."""
+def wsgi_from_env(posting: str = "here") -> KmbotWeb:
+    """Gunicorn's entry point (``bot.app:wsgi_from_env()``): settings from the environment.
+
+    ``posting="here"`` publishes stored posts on a thread of this process; the Procfile's web
+    process passes ``"elsewhere"`` and only acknowledges, while ``kmbot posting`` publishes."""
     from bot.container import build_container
 
+    if posting not in POSTING_MODES:
+        raise ValueError(f"posting must be one of {', '.join(POSTING_MODES)}")
     settings = Settings.from_env()
     configure_logging(settings.log_level or "INFO")  # under gunicorn nothing else does
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     container = build_container(settings)
     web = create_web(settings, container)
-    start_background(container)
+    start_background(container, posting=posting == "here")
     return web
 
 
-def start_background(container: Container) -> None:
-    """Load the match index and start delivering the outbox (after the app is built)."""
-    # Acks wait for the GIL behind the work pool's CPU-bound threads; a shorter switch interval
-    # lets a waiting request thread in sooner (Python's default is 5 ms).
+# Where a web process's stored posts are published: on a thread of its own, or elsewhere
+# (``kmbot posting``).
+POSTING_MODES = ("here", "elsewhere")
+
+
+def start_background(container: Container, *, posting: bool = True) -> None:
+    """Load the match index and, with ``posting``, start publishing the stored posts and
+    delivering the outbox, after the app is built (its handlers register the work).
+
+    Without ``posting`` (a web process beside ``kmbot posting``) this process only acknowledges:
+    the posting process delivers what its listeners owe Slack too, so a burst of delivery never
+    competes with acknowledgements for this process's interpreter."""
+    # Acks wait for the GIL behind CPU-bound threads; a shorter switch interval lets a waiting
+    # request thread in sooner (Python's default is 5 ms).
     sys.setswitchinterval(0.0005)
-    with container.session_factory() as session:
+    with container.read_session() as session:
         container.live_index.refresh(session)
-    container.deliverer.start()
+    if posting:
+        container.deliverer.start(poll_seconds=DELIVERY_POLL_SECONDS)
+        container.intake.start()
+
+
+# How often a posting process looks for messages owed by other processes (its own are sent at
+# once): a web process's listeners (buttons, forms) owe messages it does not deliver itself.
+DELIVERY_POLL_SECONDS = 0.5

@@ -15,7 +15,7 @@ from bot.live_index import LiveMatchIndex
 from bot.matching import Glossary, GlossaryError
 from bot.outbox.delivery import Deliverer, make_client
 from bot.reference.councils import CouncilDirectory
-from bot.runtime.workpool import WorkPool
+from bot.runtime.intake import IntakeDesk, IntakeProcessor, IntakeRoutes
 from bot.services.admin.service import AdminService
 from bot.services.closing import ClosingService
 from bot.services.context import ServiceContext
@@ -32,17 +32,25 @@ logger = logging.getLogger(__name__)
 @dataclass
 class Container:
     """The product's collaborators, wired together once; handlers and jobs reach everything
-    through it. ``deliverer`` and ``work_pool`` are read at call time (tests swap them)."""
+    through it. ``deliverer`` and ``work_pool`` are read at call time (tests swap them).
+
+    ``intake_routes`` are filled in by the handlers (which requests carry work after the ack);
+    ``intake_desk`` stores requests before the ack and ``intake`` does their work, in whichever
+    process posts (``kmbot posting``, or a thread of ``kmbot serve``)."""
 
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_session_factory: sessionmaker[Session] | None
     directory: CouncilDirectory
     live_index: LiveMatchIndex
     clock: Clock
     deliverer: Deliverer
-    # Where listeners do their slow work once they have acknowledged Slack (bot/runtime/workpool).
+    # Where stored work runs when no posting thread or process does (tests, the sandbox).
     work_pool: Executor | None
+    intake_routes: IntakeRoutes
+    intake_desk: IntakeDesk
+    intake: IntakeProcessor
     posting: PostingService
     membership: MembershipService
     introductions: IntroductionService
@@ -51,8 +59,14 @@ class Container:
     privacy: PrivacyService
     admin: AdminService
 
+    def read_session(self) -> Session:
+        """A session for reads only (on SQLite it takes no write lock)."""
+        factory = self.read_session_factory or self.session_factory
+        return factory()
+
     def close(self) -> None:
         """Stop delivering and release database connections."""
+        self.intake.stop()
         self.deliverer.stop()
         if self.work_pool is not None:
             self.work_pool.shutdown(wait=True)
@@ -114,18 +128,36 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         live_index=live_index,
         directory=CouncilDirectory.reference(),
         clock=clock or utcnow,
+        read_session_factory=db.make_read_session_factory(engine),
     )
-    return Container(
+    routes = IntakeRoutes()
+    container = Container(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
+        read_session_factory=context.read_session_factory,
         directory=context.directory,
         live_index=live_index,
         clock=context.clock,
         deliverer=Deliverer(
-            make_client(settings.slack_bot_token, settings.slack_api_url), session_factory
+            make_client(settings.slack_bot_token, settings.slack_api_url, retries=False),
+            session_factory,
+            read_session_factory=context.read_session_factory,
         ),
-        work_pool=WorkPool(),
+        work_pool=None,
+        intake_routes=routes,
+        intake_desk=IntakeDesk(
+            session_factory,
+            routes,
+            context.clock,
+            read_session_factory=context.read_session_factory,
+        ),
+        intake=IntakeProcessor(
+            session_factory,
+            routes,
+            clock=context.clock,
+            read_session_factory=context.read_session_factory,
+        ),
         posting=PostingService(context),
         membership=MembershipService(context),
         introductions=IntroductionService(context),
@@ -134,3 +166,6 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         privacy=PrivacyService(context),
         admin=AdminService(context),
     )
+    # Cards and confirmations a round of posting owes go out straight after it.
+    container.intake.after_work = lambda: container.deliverer.kick()
+    return container

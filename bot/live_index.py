@@ -80,6 +80,8 @@ class LiveMatchIndex:
         # Post id -> the change stamp this index reflects, for posts changed near the watermark.
         self._seen: dict[int, datetime] = {}
         self._seen_floor = 1000
+        # Counts changes to the index: matches found at one version hold until it moves.
+        self.version = 0
 
     def refresh(self, session: Session) -> int:
         """Bring the index up to date with the store; returns how many posts were (re)read.
@@ -154,6 +156,7 @@ class LiveMatchIndex:
         else:
             self.index.remove(row.id)
         self._seen[row.id] = row.changed_at
+        self.version += 1
 
     def _advance(self, newest: datetime) -> None:
         """Move the watermark forward and forget stamps that no window will show again."""
@@ -172,6 +175,7 @@ class LiveMatchIndex:
                 self.index.add(for_matching(post))
             else:
                 self.index.remove(post.id)
+            self.version += 1
             if post.changed_at is not None:
                 # Stamps only move forward: an older read of this post no longer applies.
                 seen = self._seen.get(post.id)
@@ -182,6 +186,7 @@ class LiveMatchIndex:
         """Take a post out of the index (closed, removed)."""
         with self._lock:
             self.index.remove(post_id)
+            self.version += 1
 
     def matches_for(
         self,
@@ -222,6 +227,17 @@ class LiveMatchIndex:
         found = self.matches_for(
             session, post, threshold=self.candidate_threshold, limit=self.max_intros + 6
         )
+        return self._split(found)
+
+    def strong_and_weak_for(self, probe: PostForMatching) -> tuple[list[Match], list[Match]]:
+        """As ``strong_and_weak``, for a post not stored yet (it has no introductions)."""
+        with self._lock:
+            found = self.index.matches_for(
+                probe, threshold=self.candidate_threshold, limit=self.max_intros + 6
+            )
+        return self._split(found)
+
+    def _split(self, found: list[Match]) -> tuple[list[Match], list[Match]]:
         best = found[0].score if found else 0
         strong = [
             m

@@ -6,15 +6,12 @@ Shared by every handler module (the only module they share).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.container import Container
-from bot.runtime.workpool import PoolFull
 from bot.slack.home import home
 
 logger = logging.getLogger(__name__)
@@ -85,20 +82,10 @@ def kick(container: Container) -> None:
     container.deliverer.kick()
 
 
-def later(
-    container: Container, respond: Respond | None, fn: Callable[..., None], *args: Any
-) -> None:
-    """Do ``fn(*args)`` on the work pool, after the ack; if the pool is full, say so."""
-    pool = container.work_pool
-    if pool is None:
-        fn(*args)
-        return
-    try:
-        pool.submit(fn, *args)
-    except PoolFull:
-        logger.warning("Work pool full: asked a member to try again")
-        if respond is not None:
-            respond(
-                text="kmbot is very busy just now. Please try again in a minute.",
-                response_type="ephemeral",
-            )
+def process_soon(container: Container) -> None:
+    """Wake whatever does the stored requests' work: the posting thread of this process, or the
+    pool tests and the sandbox use; a separate posting process finds the work on its own."""
+    if container.intake.running:
+        container.intake.kick()
+    elif container.work_pool is not None:
+        container.work_pool.submit(container.intake.process_due)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.container import Container
-from bot.kernel.errors import InvalidInput, KmbotError, PostLimitReached
+from bot.kernel.errors import InvalidInput, KmbotError, NeedsCouncil, PostLimitReached
 from bot.kernel.text import escape
 from bot.kernel.vocabulary import PostKind
+from bot.runtime.intake import Taken, Ticket
 from bot.services.posting import Draft
 from bot.slack import ids, members, modals
 from bot.slack import posts as post_messages
@@ -22,7 +24,7 @@ from handlers.common import (
     actor,
     input_value,
     kick,
-    later,
+    process_soon,
     profile,
     refresh_home,
 )
@@ -36,6 +38,17 @@ _FIELD_BLOCKS = {
     "area": ids.BLK_AREA,
     "purpose": ids.BLK_PURPOSE,
 }
+# Stored work (bot.runtime.intake): a /want or /offer with text, and a checked post form.
+JOB_COMMAND = "post_command"
+JOB_FORM = "post_form"
+# With this many posts queued ahead of a member's, they are told it is queued.
+QUEUED_NOTICE_AHEAD = 20
+# Slack's trigger_id lives three seconds: a modal is opened from stored work only before that.
+TRIGGER_SECONDS = 2.5
+GAVE_UP = (
+    "Sorry: kmbot could not publish your post, after several tries. Nothing was published; "
+    "please post it again in a few minutes."
+)
 JOIN_FIRST = (
     "First, which council do you work for? Type `/km join <your council>` and "
     "I'll publish your post straight after."
@@ -45,26 +58,38 @@ JOIN_FIRST = (
 class Posting:
     """Listeners for posting; bound methods so Bolt sees their argument names."""
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, client: WebClient) -> None:
         self.container = container
+        # The Slack client stored work uses (it runs where no listener gave one).
+        self.client = client
 
     # ------------------------------------------------------------ slash commands
     def want_command(
-        self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+        self,
+        ack: Ack,
+        command: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
     ) -> None:
         """/want [text]"""
         ack()
-        self._command(PostKind.WANT, command, respond, client)
+        self._command(command, respond, client, context)
 
     def offer_command(
-        self, ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
+        self,
+        ack: Ack,
+        command: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
     ) -> None:
         """/offer [text]"""
         ack()
-        self._command(PostKind.OFFER, command, respond, client)
+        self._command(command, respond, client, context)
 
     def _command(
-        self, kind: PostKind, command: dict[str, Any], respond: Respond, client: WebClient
+        self, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
     ) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in HELP_WORDS:
@@ -72,31 +97,102 @@ class Posting:
             return
         if not text:
             # trigger_id lives three seconds: open the modal before anything else.
-            client.views_open(trigger_id=command["trigger_id"], view=modals.post_modal(str(kind)))
+            client.views_open(
+                trigger_id=command["trigger_id"],
+                view=modals.post_modal(command_kind(command)),
+            )
             return
-        # Storing, matching and introducing happen off Bolt's listener threads, so the next
-        # member's ack never waits behind this member's post.
-        later(self.container, respond, self._publish_command, kind, text, command, respond, client)
+        # The request was stored before the ack, with the post in it: the posting work
+        # (storing, matching, introducing, confirming) happens there, exactly once.
+        taken = context.get("intake")
+        if not isinstance(taken, Taken) or taken.job is None:
+            # Not stored (no key to store it under): publish it here and now.
+            self._post_command(command, None, self.container.clock())
+            return
+        process_soon(self.container)
+        self._say_if_queued(taken, respond)
 
-    def _publish_command(
-        self,
-        kind: PostKind,
-        text: str,
-        command: dict[str, Any],
-        respond: Respond,
-        client: WebClient,
-    ) -> None:
-        team_id, user_id = actor(command)
+    def _say_if_queued(self, taken: Taken, respond: Respond) -> None:
+        """Tell the member their post is queued when many are ahead of it (a workshop burst)."""
         try:
-            new = self.container.posting.draft(kind, text)
+            ahead = self.container.intake_desk.waiting_before(taken.id)
+        except Exception:  # only a courtesy: never let it trouble the post itself
+            logger.warning("Could not count the posts queued ahead of request %s", taken.id)
+            return
+        if ahead >= QUEUED_NOTICE_AHEAD:
+            respond(
+                post_messages.queued(ahead, self.container.settings.marketplace_channel),
+                response_type="ephemeral",
+            )
+
+    # ------------------------------------------------------------ stored work
+    def publish_command(self, ticket: Ticket) -> None:
+        """A stored ``/want`` or ``/offer`` with text: publish it (in the posting process)."""
+        self._post_command(ticket.body, ticket, ticket.received_at)
+
+    def _post_command(
+        self, body: dict[str, Any], ticket: Ticket | None, received_at: datetime
+    ) -> None:
+        kind = PostKind(command_kind(body))
+        team_id, user_id = actor(body)
+        response_url = body.get("response_url") or None
+        posting = self.container.posting
+        try:
+            new = posting.draft(kind, (body.get("text") or "").strip())
         except KmbotError as exc:
-            self._tell(respond, user_id, str(exc))
+            posting.answer(
+                ticket, notice(escape(str(exc))), response_url=response_url, user_id=user_id
+            )
             return
-        if not self._joined(team_id, user_id, client):
-            pending_id = self.container.posting.keep_until_joined(team_id, user_id, new)
-            self._ask_council(client, command.get("trigger_id"), respond, user_id, pending_id)
+        if not self._joined(team_id, user_id, self.client):
+            opened = self._open_join_modal(received_at, body.get("trigger_id"))
+            posting.keep_until_joined(
+                team_id,
+                user_id,
+                new,
+                ticket=ticket,
+                response_url=response_url,
+                message=None if opened else notice(escape(JOIN_FIRST)),
+            )
             return
-        self._publish(new, team_id, user_id, respond, client)
+        self._publish(new, team_id, user_id, self.client, ticket=ticket, response_url=response_url)
+
+    def publish_form(self, ticket: Ticket) -> None:
+        """A stored post form, checked before its ack: publish it (in the posting process)."""
+        body = ticket.body
+        view = body.get("view") or {}
+        team_id, user_id = actor(body)
+        kind, help_for = _form_kind(view)
+        try:
+            new = self.container.posting.draft(kind, **_form_fields(view))
+        except KmbotError:
+            return  # the form showed the problem and was never closed
+        self._publish(new, team_id, user_id, self.client, help_for=help_for, ticket=ticket)
+
+    def give_up(self, ticket: Ticket, error: str) -> None:
+        """Stored work that failed every attempt: tell its member, once."""
+        _team_id, user_id = actor(ticket.body)
+        self.container.posting.answer(
+            ticket,
+            notice(escape(GAVE_UP)),
+            response_url=ticket.body.get("response_url") or None,
+            user_id=user_id,
+            failed=True,
+        )
+
+    def _open_join_modal(self, received_at: datetime, trigger_id: str | None) -> bool:
+        """Ask for the member's council in a modal, while Slack's trigger is still fresh."""
+        age = (self.container.clock() - received_at).total_seconds()
+        if not trigger_id or age > TRIGGER_SECONDS:
+            return False
+        try:
+            self.client.views_open(
+                trigger_id=trigger_id, view=modals.join_modal(private_metadata="pending")
+            )
+        except SlackApiError as exc:
+            logger.warning("Could not open the join modal: %s", exc.response.get("error"))
+            return False
+        return True
 
     # ------------------------------------------------------------ publishing
     def _publish(
@@ -104,43 +200,62 @@ class Posting:
         new: Draft,
         team_id: str,
         user_id: str,
-        respond: Respond | None,
         client: WebClient,
         help_for: int | None = None,
+        *,
+        ticket: Ticket | None = None,
+        response_url: str | None = None,
     ) -> None:
-        """Publish a joined member's post and tell them: on the response URL, or by DM."""
+        """Publish a joined member's post and tell them (on the response URL, or by DM) in the
+        same transaction, which also finishes the stored request it came from."""
         container = self.container
         try:
-            published = container.posting.publish(
-                team_id, user_id, new, help_for=help_for, confirm_by_dm=respond is None
+            container.posting.publish(
+                team_id,
+                user_id,
+                new,
+                help_for=help_for,
+                confirm_by_dm=response_url is None,
+                ticket=ticket,
+                response_url=response_url,
             )
         except PostLimitReached as exc:
-            self._send(
-                respond, user_id, post_messages.cap_reached(exc.kind, exc.limit, exc.open_posts)
+            container.posting.answer(
+                ticket,
+                post_messages.cap_reached(exc.kind, exc.limit, exc.open_posts),
+                response_url=response_url,
+                user_id=user_id,
             )
+            kick(container)
+            return
+        except NeedsCouncil:
+            container.posting.keep_until_joined(
+                team_id, user_id, new, ticket=ticket, message=notice(escape(JOIN_FIRST))
+            )
+            kick(container)
             return
         except KmbotError as exc:
-            self._tell(respond, user_id, str(exc))
-            return
-        kick(container)
-        if respond is not None:
-            reply = post_messages.post_confirmation(
-                published, container.settings.marketplace_channel
+            container.posting.answer(
+                ticket, notice(escape(str(exc))), response_url=response_url, user_id=user_id
             )
-            respond(**reply, response_type="ephemeral")
-        refresh_home(container, client, user_id, team_id)
+            kick(container)
+            return
+        # App Home is not republished here: it is built afresh whenever the member opens it,
+        # and posting work is the bottleneck in a burst.
+        kick(container)
 
     def _publish_kept(
         self,
         kept: list[Draft],
         team_id: str,
         user_id: str,
-        respond: Respond | None,
         client: WebClient,
+        *,
+        response_url: str | None = None,
     ) -> None:
         """Publish the posts a member made before they joined, now that they have."""
         for new in kept:
-            self._publish(new, team_id, user_id, respond, client)
+            self._publish(new, team_id, user_id, client, response_url=response_url)
 
     # ------------------------------------------------------------ joining
     def _joined(self, team_id: str, user_id: str, client: WebClient) -> bool:
@@ -150,25 +265,6 @@ class Posting:
         name, email = profile(client, user_id)
         joined = self.container.membership.join_from_email(team_id, user_id, name=name, email=email)
         return joined is not None
-
-    def _ask_council(
-        self,
-        client: WebClient,
-        trigger_id: str | None,
-        respond: Respond | None,
-        user_id: str,
-        pending_id: int,
-    ) -> None:
-        if trigger_id:
-            try:
-                client.views_open(
-                    trigger_id=trigger_id,
-                    view=modals.join_modal(private_metadata=f"pending:{pending_id}"),
-                )
-                return
-            except SlackApiError as exc:
-                logger.warning("Could not open the join modal: %s", exc.response.get("error"))
-        self._tell(respond, user_id, JOIN_FIRST)
 
     def join_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
@@ -199,7 +295,7 @@ class Posting:
         except KmbotError as exc:
             self._tell(None, user_id, str(exc))
             return
-        self._publish_kept(joined.kept, team_id, user_id, None, client)
+        self._publish_kept(joined.kept, team_id, user_id, client)
         kick(container)
         refresh_home(container, client, user_id, team_id)
 
@@ -219,7 +315,9 @@ class Posting:
             notice(f"You're down as *{escape(joined.council)}*{note}."),
             response_type="ephemeral",
         )
-        self._publish_kept(joined.kept, team_id, user_id, respond, client)
+        self._publish_kept(
+            joined.kept, team_id, user_id, client, response_url=command.get("response_url")
+        )
         refresh_home(container, client, user_id, team_id)
 
     def council_options(self, ack: Ack, payload: dict[str, Any]) -> None:
@@ -229,26 +327,19 @@ class Posting:
 
     # ------------------------------------------------------------ the post modal
     def post_submitted(
-        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
     ) -> None:
-        """The want/offer modal: check it, then publish."""
-        meta = (view.get("private_metadata") or "want").split(":")
-        kind = PostKind.OFFER if meta[0] == "offer" else PostKind.WANT
-        help_for = (
-            int(meta[2])
-            if len(meta) == 3 and meta[1] == "help" and meta[2].isascii() and meta[2].isdigit()
-            else None
-        )
+        """The want/offer modal: check it, store it for the posting work, close it."""
+        kind, help_for = _form_kind(view)
         container = self.container
         team_id, user_id = actor(body)
         try:
-            new = container.posting.draft(
-                kind,
-                input_value(view, ids.BLK_TEXT, ids.ACT_TEXT) or "",
-                area=input_value(view, ids.BLK_AREA, ids.ACT_AREA),
-                purpose=input_value(view, ids.BLK_PURPOSE, ids.ACT_PURPOSE),
-                link=input_value(view, ids.BLK_LINK, ids.ACT_LINK),
-            )
+            new = container.posting.draft(kind, **_form_fields(view))
             container.posting.check_room(team_id, user_id, kind)
         except InvalidInput as exc:
             block = _FIELD_BLOCKS.get(exc.field or "text", ids.BLK_TEXT)
@@ -258,21 +349,22 @@ class Posting:
             ack(response_action="errors", errors={ids.BLK_TEXT: str(exc)})
             return
         if not self._joined(team_id, user_id, client):
-            pending_id = container.posting.keep_until_joined(team_id, user_id, new)
+            container.posting.keep_until_joined(team_id, user_id, new)
             # Swap this modal for the join modal: no new trigger_id is needed.
-            ack(
-                response_action="update",
-                view=modals.join_modal(private_metadata=f"pending:{pending_id}"),
-            )
+            ack(response_action="update", view=modals.join_modal(private_metadata="pending"))
             return
-        ack()
-        self._publish(new, team_id, user_id, None, client, help_for=help_for)
+        # Checked: store the work before the form closes, so it outlives this process.
+        taken = context.get("intake")
+        if isinstance(taken, Taken) and container.intake_desk.defer(taken.id, JOB_FORM, body):
+            ack()
+            process_soon(container)
+            return
+        ack()  # not a stored request (Socket Mode without a key): publish here
+        self._publish(new, team_id, user_id, client, help_for=help_for)
 
     # ------------------------------------------------------------ replies
     def _tell(self, respond: Respond | None, user_id: str, text: str) -> None:
-        self._send(respond, user_id, notice(escape(text)))
-
-    def _send(self, respond: Respond | None, user_id: str, message: dict[str, Any]) -> None:
+        message = notice(escape(text))
         if respond is not None:
             respond(**message, response_type="ephemeral", replace_original=False)
             return
@@ -280,10 +372,52 @@ class Posting:
         kick(self.container)
 
 
+def command_kind(body: dict[str, Any]) -> str:
+    """ "want" or "offer": which command a stored or live command body is."""
+    return "offer" if body.get("command") == ids.CMD_OFFER else "want"
+
+
+def _has_post_text(body: dict[str, Any]) -> bool:
+    """A /want or /offer that carries a post (not empty, not a plea for help)."""
+    if body.get("command") not in (ids.CMD_WANT, ids.CMD_OFFER):
+        return False
+    text = str(body.get("text") or "").strip()
+    return bool(text) and text.lower() not in HELP_WORDS
+
+
+def _form_kind(view: dict[str, Any]) -> tuple[PostKind, int | None]:
+    """The kind of post a form is for, and the post it answers ("I can help"), if any."""
+    meta = (view.get("private_metadata") or "want").split(":")
+    kind = PostKind.OFFER if meta[0] == "offer" else PostKind.WANT
+    help_for = (
+        int(meta[2])
+        if len(meta) == 3 and meta[1] == "help" and meta[2].isascii() and meta[2].isdigit()
+        else None
+    )
+    return kind, help_for
+
+
+def _form_fields(view: dict[str, Any]) -> dict[str, Any]:
+    """What the member filled in on the post form."""
+    return {
+        "text": input_value(view, ids.BLK_TEXT, ids.ACT_TEXT) or "",
+        "area": input_value(view, ids.BLK_AREA, ids.ACT_AREA),
+        "purpose": input_value(view, ids.BLK_PURPOSE, ids.ACT_PURPOSE),
+        "link": input_value(view, ids.BLK_LINK, ids.ACT_LINK),
+    }
+
+
 def register(app: App, container: Container) -> Posting:
     """Wire the posting listeners into the app; returns them (``/km join`` publishes through
     them)."""
-    posting = Posting(container)
+    posting = Posting(container, app.client)
+    container.intake_routes.add(
+        JOB_COMMAND, _has_post_text, posting.publish_command, give_up=posting.give_up
+    )
+    # Forms are stored by their listener, once checked (``IntakeDesk.defer``).
+    container.intake_routes.add(
+        JOB_FORM, lambda _body: False, posting.publish_form, give_up=posting.give_up
+    )
     app.command(ids.CMD_WANT)(posting.want_command)
     app.command(ids.CMD_OFFER)(posting.offer_command)
     app.view(ids.VIEW_POST)(posting.post_submitted)

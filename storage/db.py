@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
+import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,19 +17,28 @@ from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
+# An execution option marking a read-only engine (its SQLite transactions begin deferred).
+READ_ONLY = "kmbot_read_only"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        file_backed = ":memory:" not in url and url not in ("sqlite://", "sqlite:///")
+        kwargs.setdefault(
+            "connect_args",
+            {"timeout": 30, "check_same_thread": False, "factory": _TurnTakingConnection},
+        )
         engine = create_engine(url, **kwargs)
+        turn = _WriteTurn(str(engine.url.database)) if file_backed else None
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             # Let SQLAlchemy, not the driver, begin transactions (see _begin_immediate).
             dbapi_connection.isolation_level = None
+            if isinstance(dbapi_connection, _TurnTakingConnection):
+                dbapi_connection.turn = turn
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
@@ -35,7 +49,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             # Take the write lock up front: a transaction that reads, then writes after another
-            # writer committed, would fail in WAL mode instead of waiting its turn.
+            # writer committed, would fail in WAL mode instead of waiting its turn. A read-only
+            # session (make_read_session_factory) begins deferred: it reads a snapshot and
+            # neither waits for nor holds up a writer.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            dbapi_connection = conn.connection.dbapi_connection
+            if isinstance(dbapi_connection, _TurnTakingConnection):
+                dbapi_connection.take_turn()
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -46,9 +68,85 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+class _WriteTurn:
+    """Writers to one SQLite file take turns through an operating-system file lock.
+
+    SQLite's own busy handler waits for its write lock by sleeping in steps of up to 100 ms, so
+    under a stream of short write transactions (the posting process) an acknowledgement's one
+    insert could wait far longer than any transaction lasts. Here a waiting writer, in any
+    process, sleeps in ``flock`` and is woken the moment the lock is released; SQLite's lock is
+    then free. One thread per process waits in ``flock``; the others wait their turn on a
+    thread lock (for at most the busy timeout, after which SQLite's own waiting applies)."""
+
+    def __init__(self, database: str) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd = os.open(f"{database}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, timeout: float = 30.0) -> bool:
+        if not self._thread_lock.acquire(timeout=timeout):
+            return False
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:
+            self._thread_lock.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+class _TurnTakingConnection(sqlite3.Connection):
+    """A SQLite connection that holds its database's write turn from ``BEGIN IMMEDIATE`` until
+    the transaction ends (commit, rollback or close)."""
+
+    turn: _WriteTurn | None = None
+    _holding = False
+
+    def take_turn(self) -> None:
+        if self.turn is not None and not self._holding:
+            self._holding = self.turn.acquire()
+
+    def _give_turn_back(self) -> None:
+        if self._holding and self.turn is not None:
+            self._holding = False
+            self.turn.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_turn_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_turn_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_turn_back()
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """A session factory; callers own transactions with ``factory.begin()``."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory for reads only: on SQLite its transactions take no write lock, so a
+    slow read (matching at 100,000 posts) never stalls a writer, nor waits for one."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def alembic_config(url: str) -> Any:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import TypeDecorator
 
 from bot.kernel.clock import utcnow
@@ -37,6 +37,7 @@ __all__ = [
     "Base",
     "CommunityOfPractice",
     "Council",
+    "IntakeRequest",
     "Introduction",
     "IntroductionStatus",
     "Member",
@@ -50,7 +51,6 @@ __all__ = [
     "PostKind",
     "PostStatus",
     "Role",
-    "SeenRequest",
     "utcnow",
 ]
 
@@ -133,6 +133,9 @@ class Member(Base):
     slack_team_id: Mapped[str] = mapped_column(String(32), default="")
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # The email as looked up (stripped, lower-case), indexed: finding a member by email is one
+    # index probe, not a scan of lower(email). Kept in step with ``email`` by ``_keep_email_key``.
+    email_key: Mapped[str | None] = mapped_column(String(254), index=True)
     council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.PRACTITIONER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -140,6 +143,18 @@ class Member(Base):
 
     council: Mapped[Council | None] = relationship(back_populates="members")
     posts: Mapped[list[Post]] = relationship(back_populates="member")
+
+    @staticmethod
+    def key_for(email: str | None) -> str | None:
+        """The look-up key of an email address: stripped and lower-cased; None for no email."""
+        key = email.strip().lower() if email else ""
+        return key or None
+
+    @validates("email")
+    def _keep_email_key(self, _name: str, email: str | None) -> str | None:
+        # Whenever the email is set or cleared (joining, importing, forgetting), so is its key.
+        self.email_key = Member.key_for(email)
+        return email
 
 
 class Post(Base):
@@ -334,11 +349,27 @@ class PendingPost(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SeenRequest(Base):
-    """A signed Slack request already handled: a second copy within five minutes is a replay."""
+class IntakeRequest(Base):
+    """A signed Slack request as it arrived, stored before the ack.
 
-    __tablename__ = "seen_requests"
+    Every signed request gets a row: its signature is unique, so a second copy is a replay. A
+    request with work to do after the ack (a ``job``: publishing a post) keeps its body until a
+    posting process has done that work, in the same transaction as the work's own changes."""
 
+    __tablename__ = "intake"
+    __table_args__ = (Index("ix_intake_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
     # The signature covers the timestamp and the body, so it names the request on its own.
-    signature: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Socket Mode carries none: its requests have no key.
+    request_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     request_ts: Mapped[int] = mapped_column(Integer, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    job: Mapped[str | None] = mapped_column(String(40))
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # seen (a replay record only), pending (work to do), done, failed
+    status: Mapped[str] = mapped_column(String(10), default="seen")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

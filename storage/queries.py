@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
     Council,
@@ -14,7 +14,6 @@ from storage.models import (
     Post,
     PostKind,
     PostStatus,
-    SeenRequest,
 )
 
 
@@ -46,10 +45,30 @@ def member_by_slack_id(
 
 
 def member_by_email(session: Session, email: str) -> Member | None:
-    """The first member with this email address (case-insensitive)."""
-    return session.scalar(
-        select(Member).where(func.lower(Member.email) == email.lower()).order_by(Member.id)
-    )
+    """The first member with this email address (case and surrounding spaces ignored)."""
+    key = Member.key_for(email)
+    if key is None:
+        return None
+    return session.scalar(select(Member).where(Member.email_key == key).order_by(Member.id))
+
+
+def member_ids_by_email(session: Session, emails: Iterable[str]) -> dict[str, int]:
+    """The id of the first member for each of these email addresses that has one, by email key.
+
+    Looked up in chunks of 500 keys (one indexed ``IN`` each), not one query per address.
+    """
+    keys = sorted({k for k in (Member.key_for(e) for e in emails) if k is not None})
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        stmt = (
+            select(Member.email_key, Member.id)
+            .where(Member.email_key.in_(chunk))
+            .order_by(Member.id.desc())
+        )
+        # Newest first, so the oldest (the one member_by_email finds) is written last.
+        found.update((key, member_id) for key, member_id in session.execute(stmt) if key)
+    return found
 
 
 def open_posts_of(session: Session, member_id: int, kind: PostKind | None = None) -> list[Post]:
@@ -113,12 +132,16 @@ def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[
     return found
 
 
-def remember_request(session: Session, signature: str, request_ts: int) -> None:
-    """Record a signed request (a Core insert: nothing slow on the path before the ack);
-    IntegrityError if the same signature was recorded before."""
-    session.execute(insert(SeenRequest).values(signature=signature, request_ts=request_ts))
-
-
-def forget_requests_before(session: Session, request_ts: int) -> None:
-    """Drop signatures older than any request Bolt would still accept."""
-    session.execute(delete(SeenRequest).where(SeenRequest.request_ts < request_ts))
+def posts_with_authors(session: Session, post_ids: Iterable[int]) -> list[Post]:
+    """These posts, with their members and councils, loaded in one round of queries (they are
+    then in the session: no lazy load each)."""
+    wanted = [i for i in set(post_ids) if i > 0]
+    if not wanted:
+        return []
+    return list(
+        session.scalars(
+            select(Post)
+            .where(Post.id.in_(wanted))
+            .options(selectinload(Post.member), selectinload(Post.council))
+        )
+    )

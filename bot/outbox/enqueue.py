@@ -24,9 +24,14 @@ def enqueue(
     post_id: int | None = None,
     introduction_id: int | None = None,
     not_before: datetime | None = None,
+    new_cause: bool = False,
 ) -> OutboxMessage:
-    """Owe Slack a message; with ``parent``, it is posted in the thread of the parent's message."""
-    if dedupe_key is not None:
+    """Owe Slack a message; with ``parent``, it is posted in the thread of the parent's message.
+
+    ``new_cause``: the message is for something created in this transaction (a new post's card,
+    a new introduction), so nothing can have owed it before: the look-up by ``dedupe_key`` is
+    skipped (the key's unique constraint still stands)."""
+    if dedupe_key is not None and not new_cause:
         existing = session.scalar(
             select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
         )
@@ -76,3 +81,24 @@ def notify_user(
 ) -> None:
     """Owe a Slack user a direct message, whether or not they have joined yet."""
     enqueue(session, kind=kind, channel=slack_user_id, payload=payload)
+
+
+def respond(
+    session: Session,
+    response_url: str,
+    payload: dict[str, Any],
+    *,
+    kind: str = "notice",
+) -> None:
+    """Owe an ephemeral reply on a slash command's response URL (where the member typed)."""
+    enqueue(
+        session,
+        kind=kind,
+        method="response_url",
+        payload={
+            **payload,
+            "response_type": "ephemeral",
+            "replace_original": False,
+            "response_url": response_url,
+        },
+    )

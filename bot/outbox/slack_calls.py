@@ -6,22 +6,96 @@ attempt whose outcome is unknown the message can be looked for before it is post
 
 from __future__ import annotations
 
+import copy
+import http.client
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    HttpRequest,
+    HttpResponse,
+    RateLimitErrorRetryHandler,
+    RetryState,
+)
+from slack_sdk.webhook import WebhookClient
 
 METADATA_EVENT = "kmbot_outbox"
+# The outbox "method" for a reply on a slash command's response URL (not a Web API method).
+RESPOND = "response_url"
 _CHANNEL_ID = re.compile(r"^[CGDU][A-Z0-9]{2,}$")
 _MAX_LOOKUP_PAGES = 50  # 10,000 messages since the first attempt: enough for any channel
 
 
-def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    """A Web API client that never retries on its own: a blind retry could post twice."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+def make_client(token: str, base_url: str, *, timeout: int = 10, retries: bool = True) -> WebClient:
+    """A Web API client; with ``retries`` (for listeners' own calls) it retries a dropped
+    connection and a 429 (after its Retry-After) itself. The outbox's client must not
+    (``retries=False``): a blind retry of chat.postMessage could post twice."""
+    handlers = [_RepeatableCallRetryHandler(), RateLimitErrorRetryHandler()] if retries else []
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
+
+
+# Calls that change nothing, or the same thing however often they are made: after a dropped
+# connection these are simply made again. Any other call (an ephemeral reply, a file upload)
+# may have landed before the connection dropped, so it is not repeated blindly.
+REPEATABLE_METHODS = frozenset(
+    {
+        "auth.test",
+        "conversations.history",
+        "conversations.info",
+        "conversations.list",
+        "conversations.members",
+        "conversations.replies",
+        "team.info",
+        "users.info",
+        "users.list",
+        "users.lookupByEmail",
+        "views.publish",
+    }
+)
+
+
+class _RepeatableCallRetryHandler(ConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retries, for repeatable calls only (``REPEATABLE_METHODS``)."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+        if method not in REPEATABLE_METHODS:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+def without_retries(client: WebClient) -> WebClient:
+    """The same client minus its retry handlers: the outbox looks before it sends again."""
+    if not client.retry_handlers:
+        return client
+    bare = copy.copy(client)
+    bare.retry_handlers = []
+    return bare
+
+
+def call_finished(exc: BaseException) -> bool:
+    """Whether a failed call ended with Slack done with it (the connection was reset or closed
+    by the other side, or refused) rather than silent (a timeout: Slack may still be at work)."""
+    if isinstance(exc, URLError) and isinstance(exc.reason, BaseException):
+        exc = exc.reason
+    if isinstance(exc, TimeoutError):
+        return False
+    # RemoteDisconnected is a ConnectionResetError; IncompleteRead and BadStatusLine mean an
+    # answer had started or the peer closed: either way the request is no longer in flight.
+    return isinstance(exc, (ConnectionError, http.client.HTTPException))
 
 
 @dataclass(frozen=True)
@@ -76,7 +150,26 @@ class SlackCalls:
                 blocks=payload.get("blocks"),
             )
             return channel, resp.get("message_ts")
+        if snap.method == RESPOND:
+            return self._respond(payload), None
         raise ValueError(f"unsupported outbox method {snap.method}")
+
+    def _respond(self, payload: dict[str, Any]) -> str | None:
+        """Answer on a command's response URL (an ephemeral reply where the member typed)."""
+        message = {k: v for k, v in payload.items() if k != "response_url"}
+        resp = WebhookClient(payload["response_url"], timeout=self.client.timeout).send_dict(
+            message
+        )
+        if resp.status_code != 200:
+            raise SlackApiError(
+                f"response_url answered HTTP {resp.status_code}",
+                _FakeResponse(
+                    {"ok": False, "error": resp.body or f"HTTP {resp.status_code}"},
+                    status_code=resp.status_code,
+                    headers=resp.headers,
+                ),
+            )
+        return None
 
     def resolve_channel(self, channel: str | None) -> str | None:
         """Channel names become ids (history look-ups need ids); user ids become DM channels."""
@@ -172,6 +265,13 @@ class _FakeResponse(dict):  # type: ignore[type-arg]
 
     status_code = 200
     headers: dict[str, str] = {}
+
+    def __init__(
+        self, data: dict[str, Any], *, status_code: int = 200, headers: Any = None
+    ) -> None:
+        super().__init__(data)
+        self.status_code = status_code
+        self.headers = dict(headers or {})
 
     def get(self, key: str, default: Any = None) -> Any:  # noqa: D102
         return super().get(key, default)

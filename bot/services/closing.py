@@ -153,7 +153,7 @@ class ClosingService:
 
     def own_post(self, team_id: str, user_id: str, post_id: int | None) -> PostView:
         """One of the member's own posts; NotFound for anyone else's."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return post_view(own_post(session, member_of(session, team_id, user_id), post_id))
 
     def close(

@@ -23,6 +23,13 @@ class ServiceContext:
     live_index: LiveMatchIndex
     directory: CouncilDirectory
     clock: Clock
+    # Read-only sessions: on SQLite they never take the write lock (see storage.db).
+    read_session_factory: sessionmaker[Session] | None = None
+
+    def reading(self) -> Session:
+        """A session for reads only: it never waits for, or holds up, a writer."""
+        factory = self.read_session_factory or self.session_factory
+        return factory()
 
 
 def member_of(session: Session, team_id: str, user_id: str, *, lock: bool = False) -> Member | None:

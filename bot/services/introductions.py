@@ -90,7 +90,10 @@ def introduce(
     The message goes in the want's thread: after the new card when the want is the post being
     published, in the card's thread once it is delivered, or on its own for a want with no card.
     """
-    if (
+    # A post being published in this transaction has no introductions yet, nor can another
+    # process make one for it: the checks for a pair introduced already are skipped.
+    fresh = new_post is not None and new_post.id in (want_id, offer_id)
+    if not fresh and (
         session.scalar(
             select(Introduction.id).where(
                 Introduction.want_id == want_id, Introduction.offer_id == offer_id
@@ -108,13 +111,17 @@ def introduce(
         manual=manual,
         made_by_id=made_by.id if made_by else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(intro)
-            session.flush()
-    except IntegrityError:
-        # Another process introduced the same pair a moment ago.
-        return None
+    if fresh:
+        session.add(intro)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(intro)
+                session.flush()
+        except IntegrityError:
+            # Another process introduced the same pair a moment ago.
+            return None
     want = session.get(Post, want_id)
     assert want is not None
     parent: OutboxMessage | None = None
@@ -137,6 +144,7 @@ def introduce(
         payload=intro_messages.introduction(introduction_view(intro, session)),
         introduction_id=intro.id,
         dedupe_key=f"intro:{intro.id}",
+        new_cause=True,
     )
     return intro
 
@@ -379,5 +387,5 @@ class IntroductionService:
 
     def kind_answering(self, post_id: int) -> str:
         """The kind of post that answers this one ("offer" for a want), for the help modal."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return answering_kind(session.get(Post, post_id))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,9 +18,11 @@ from bot.services.context import ServiceContext
 from bot.services.posting import Draft, take_drafts
 from bot.slack import members as member_messages
 from storage import queries
-from storage.models import Council, Member, Role
+from storage.models import Council, Member, Role, utcnow
 
 logger = logging.getLogger(__name__)
+
+_MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 
 
 def seed_reference_councils(session: Session, records: list[CouncilRecord]) -> int:
@@ -192,6 +196,105 @@ def find_or_add_workshop_member(
     return member, True
 
 
+@dataclass(frozen=True)
+class Participant:
+    """Someone named on a workshop's flip chart, with the council they came for."""
+
+    name: str
+    email: str
+    council_id: int
+
+
+def find_or_add_workshop_members(
+    session: Session, participants: Iterable[Participant], member_ids: dict[str, int]
+) -> int:
+    """Find or add the members for workshop participants with an email, many at a time.
+
+    The members find_or_add_workshop_member would find or add one at a time: keyed by email
+    (case and spaces ignored), a new one named after, and in the council of, the first row that
+    names them. ``member_ids`` maps email keys to member ids (those already known are not
+    looked up again) and gains every participant's; returns how many members were added.
+    """
+    wanted: dict[str, Participant] = {}
+    for person in participants:
+        key = Member.key_for(person.email)
+        if key is not None and key not in member_ids:
+            wanted.setdefault(key, person)
+    if not wanted:
+        return 0
+    known_before = len(member_ids)
+    member_ids.update(queries.member_ids_by_email(session, wanted))
+    new = [
+        dict(
+            slack_user_id=None,
+            slack_team_id="",
+            name=person.name,
+            email=person.email,
+            email_key=key,
+            council_id=person.council_id,
+            role=Role.PRACTITIONER,
+            created_at=utcnow(),
+        )
+        for key, person in wanted.items()
+        if key not in member_ids
+    ]
+    if not new:
+        return 0
+    # A bulk insert, not ORM objects: an import of 100,000 people would spend most of its time
+    # building and flushing objects it only needs the ids of.
+    if session.get_bind().dialect.name == "postgresql":
+        member_ids.update(insert_returning_ids(session, _MEMBERS, new, "email_key"))
+        if known_before.bit_length() < len(member_ids).bit_length() and len(member_ids) >= 2048:
+            _refresh_member_statistics(session)
+    else:
+        # SQLite cannot return ids in row order in bulk; the keys are new, so read them back.
+        session.execute(insert(_MEMBERS), new)
+        member_ids.update(
+            queries.member_ids_by_email(session, [str(row["email_key"]) for row in new])
+        )
+    return len(new)
+
+
+def insert_returning_ids(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: str
+) -> dict[Any, int]:
+    """PostgreSQL: insert rows (all with the same columns) in one statement; new ids by ``key``.
+
+    One ``INSERT ... SELECT FROM unnest(array, ...)`` with a parameter per column rather than
+    a ``VALUES`` list with one per cell: psycopg rewrites every placeholder of a statement in
+    Python, which cost more than the insert itself at thousands of rows a statement. ``key``
+    must be unique among the rows; it says which row each returned id belongs to.
+    """
+    if not rows:
+        return {}
+    names = list(rows[0])
+    dialect = session.get_bind().dialect
+    arrays = ", ".join(
+        f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names
+    )
+    stmt = text(
+        f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+        f"RETURNING {table.c.id.name}, {table.c[key].name}"
+    ).bindparams(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in names))
+    values = {name: [row[name] for row in rows] for name in names}
+    # The key column's own type reads the returned key back (an enum stays an enum).
+    returned = session.execute(stmt.columns(table.c.id, table.c[key]), values)
+    return {row_key: row_id for row_id, row_key in returned}
+
+
+def _refresh_member_statistics(session: Session) -> None:
+    """Let PostgreSQL's planner see the members this transaction added (it counts them).
+
+    Without statistics it guesses that each key in ``email_key IN (...)`` matches 0.5% of the
+    table, so 500 keys seem to match all of it and it scans every member instead of using the
+    index (once psycopg prepares the statement, comparing each member with all 500 keys): an
+    import adding 100,000 people slowed down as the table grew. Done each time the count of
+    members the import has seen doubles, so a handful of times in all. A user not owning the
+    table only gets a warning, and the import goes on.
+    """
+    session.execute(text("ANALYZE members"))
+
+
 def join_member(
     session: Session,
     *,
@@ -242,10 +345,13 @@ def _new_member(session: Session, team_id: str, user_id: str) -> Member:
 def _unclaimed_by_email(session: Session, email: str | None) -> Member | None:
     if not email:
         return None
+    key = Member.key_for(email)
+    if key is None:
+        return None
     return session.scalar(
-        select(Member).where(
-            func.lower(Member.email) == email.lower(), Member.slack_user_id.is_(None)
-        )
+        select(Member)
+        .where(Member.email_key == key, Member.slack_user_id.is_(None))
+        .order_by(Member.id)
     )
 
 

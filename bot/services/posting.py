@@ -7,7 +7,7 @@ call: it owns its transactions and answers with view objects.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,9 @@ from bot.kernel.settings import Settings
 from bot.kernel.text import clean_post_text, has_visible_text, visible_length
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS, PURPOSES, PostKind, PostStatus
 from bot.live_index import LiveMatchIndex
-from bot.matching import Match
+from bot.matching import Match, PostForMatching
 from bot.outbox import enqueue as outbox
+from bot.runtime.intake import Ticket
 from bot.services import introductions
 from bot.services.context import ServiceContext, member_of
 from bot.services.views import introduction_view, post_view
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 # The poster sees at most this many weaker candidates besides their introductions.
 MAX_CANDIDATES_SHOWN = 3
+# The id a post is matched under before it is stored (no stored post has it).
+NEW_POST_ID = -1
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,48 @@ class PublishResult:
     post: Post
     introductions: list[Introduction]
     candidates: list[tuple[Post, int]]
+    # The matched posts, loaded with their authors in one go (kept so the session keeps them).
+    loaded: list[Post] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MatchPlan:
+    """A new post's matches, found before its write transaction; ``version`` is the index's
+    version they were found at (a change since means they are found again, under the lock)."""
+
+    strong: list[Match]
+    weaker: list[Match]
+    version: int
+
+
+def plan_matches(
+    session: Session, member: Member, new: Draft, matcher: LiveMatchIndex
+) -> MatchPlan:
+    """Find a new post's matches outside any write transaction: the slow part of posting (the
+    search at 100,000 open posts) then never holds the database's write lock."""
+    matcher.refresh(session)
+    version = matcher.version
+    probe = PostForMatching(
+        id=NEW_POST_ID,
+        kind=str(new.kind),
+        council_id=member.council_id or -1,
+        text=new.text,
+        area=new.area,
+    )
+    strong, weaker = matcher.strong_and_weak_for(probe)
+    return MatchPlan(strong, weaker, version)
+
+
+def _as_post(matches: list[Match], post_id: int) -> list[Match]:
+    """Matches found for the probe, naming the stored post instead."""
+    return [
+        replace(
+            m,
+            want_id=post_id if m.want_id == NEW_POST_ID else m.want_id,
+            offer_id=post_id if m.offer_id == NEW_POST_ID else m.offer_id,
+        )
+        for m in matches
+    ]
 
 
 def publish_post(
@@ -150,8 +195,13 @@ def publish_post(
     link: str | None = None,
     now: datetime | None = None,
     help_for: int | None = None,
+    plan: MatchPlan | None = None,
 ) -> PublishResult:
-    """Store a new want or offer, introduce strong matches and owe Slack its card."""
+    """Store a new want or offer, introduce strong matches and owe Slack its card.
+
+    With a ``plan`` (matches found before this transaction), the index is only brought up to
+    date here; if anything changed since the plan, the matches are found again, so a post that
+    arrived in between is never missed."""
     if member.council_id is None:
         raise NeedsCouncil()
     text, area, purpose, link = validate_post_fields(
@@ -159,10 +209,19 @@ def publish_post(
     )
     check_room(session, member, kind, limit=settings.max_open_posts)
     # Bring the index up to date before this post exists, so an uncommitted post never enters it.
+    draft_post = Draft(kind, text, area, purpose, link)
     matcher.refresh(session)
-    post = _store(session, member, Draft(kind, text, area, purpose, link), settings, now)
+    if plan is None or plan.version != matcher.version:
+        plan = plan_matches(session, member, draft_post, matcher)
+    post = _store(session, member, draft_post, settings, now)
     card = _owe_card(session, post, settings.marketplace_channel)
-    strong, weaker = matcher.strong_and_weak(session, post)
+    strong, weaker = _as_post(plan.strong, post.id), _as_post(plan.weaker, post.id)
+    # The matched posts and their authors in one query, not one lazy load each.
+    found = plan.strong + plan.weaker
+    # Held until the result is rendered: the session only keeps weak references to them.
+    matched = queries.posts_with_authors(
+        session, {m.want_id for m in found} | {m.offer_id for m in found}
+    )
     made = introductions.introduce_matches(
         session, strong, settings=settings, new_post=post, new_card=card
     )
@@ -174,7 +233,7 @@ def publish_post(
             made.append(asked)
     candidates = _candidates(session, post, weaker, made)
     after_commit(session, lambda: matcher.add(post))
-    return PublishResult(post, made, candidates[:MAX_CANDIDATES_SHOWN])
+    return PublishResult(post, made, candidates[:MAX_CANDIDATES_SHOWN], matched)
 
 
 def _store(
@@ -209,6 +268,7 @@ def _owe_card(session: Session, post: Post, channel: str) -> OutboxMessage:
         payload=post_messages.card(post_view(post)),
         post_id=post.id,
         dedupe_key=f"card:{post.id}",
+        new_cause=True,
     )
 
 
@@ -315,22 +375,39 @@ class PostingService:
 
     def has_joined(self, team_id: str, user_id: str) -> bool:
         """Whether this Slack user has told us their council."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             member = member_of(session, team_id, user_id)
             return member is not None and member.council_id is not None
 
     def check_room(self, team_id: str, user_id: str, kind: PostKind) -> None:
         """PostLimitReached if the member already has the most open posts of this kind (a check
         before the form closes; publishing checks again under the member's lock)."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             member = member_of(session, team_id, user_id)
             if member is not None:
                 limit = self.context.settings.max_open_posts
                 check_room(session, member, kind, limit=limit, lock=False)
 
-    def keep_until_joined(self, team_id: str, user_id: str, new: Draft) -> int:
-        """Keep a post while its author joins; returns its place on the waiting list."""
+    def keep_until_joined(
+        self,
+        team_id: str,
+        user_id: str,
+        new: Draft,
+        *,
+        ticket: Ticket | None = None,
+        response_url: str | None = None,
+        message: dict[str, Any] | None = None,
+    ) -> int:
+        """Keep a post while its author joins; returns its place on the waiting list. With a
+        ticket, its request is marked done (and ``message`` owed) in the same transaction."""
         with self.context.session_factory.begin() as session:
+            if ticket is not None:
+                ticket.finish(session)
+            if message is not None:
+                if response_url:
+                    outbox.respond(session, response_url, message)
+                else:
+                    outbox.notify_user(session, user_id, message)
             pending = keep_pending(
                 session,
                 team_id=team_id,
@@ -351,10 +428,23 @@ class PostingService:
         *,
         help_for: int | None = None,
         confirm_by_dm: bool = False,
+        ticket: Ticket | None = None,
+        response_url: str | None = None,
     ) -> PublishedView:
-        """Publish a joined member's post; with ``confirm_by_dm`` the confirmation is owed as a
-        direct message in the same transaction (there is no response URL to answer on)."""
+        """Publish a joined member's post.
+
+        Its matches are found first, in a read-only transaction; then one short write
+        transaction stores the post, its card, its introductions and the member's confirmation:
+        by direct message with ``confirm_by_dm``, or on the command's ``response_url``. With a
+        ``ticket`` (a stored request from the intake) that transaction also marks the request
+        done, so a crash at any point means it is published exactly once."""
         settings = self.context.settings
+        matcher = self.context.live_index
+        with self.context.reading() as session:
+            member = member_of(session, team_id, user_id)
+            if member is None or member.council_id is None:
+                raise NeedsCouncil()
+            plan = plan_matches(session, member, new, matcher)
         with self.context.session_factory.begin() as session:
             member = member_of(session, team_id, user_id)
             if member is None:
@@ -365,22 +455,42 @@ class PostingService:
                 new.kind,
                 new.text,
                 settings=settings,
-                matcher=self.context.live_index,
+                matcher=matcher,
                 area=new.area,
                 purpose=new.purpose,
                 link=new.link,
                 now=self.context.clock(),
                 help_for=help_for,
+                plan=plan,
             )
             published = published_view(session, result)
-            if confirm_by_dm:
-                outbox.notify_member(
-                    session,
-                    member,
-                    post_messages.post_confirmation(published, settings.marketplace_channel),
-                    kind="confirmation",
-                )
+            confirmation = post_messages.post_confirmation(published, settings.marketplace_channel)
+            if response_url:
+                outbox.respond(session, response_url, confirmation, kind="confirmation")
+            elif confirm_by_dm:
+                outbox.notify_member(session, member, confirmation, kind="confirmation")
+            if ticket is not None:
+                ticket.finish(session)
             return published
+
+    def answer(
+        self,
+        ticket: Ticket | None,
+        message: dict[str, Any],
+        *,
+        response_url: str | None = None,
+        user_id: str | None = None,
+        failed: bool = False,
+    ) -> None:
+        """Owe a member a reply (on the response URL, or by DM) and, with a ticket, mark its
+        request done in the same transaction: the reply is sent once, however often we crash."""
+        with self.context.session_factory.begin() as session:
+            if response_url:
+                outbox.respond(session, response_url, message)
+            elif user_id:
+                outbox.notify_user(session, user_id, message)
+            if ticket is not None:
+                ticket.finish(session, failed=failed)
 
     def tell(self, user_id: str, message: dict[str, Any]) -> None:
         """Owe a Slack user a direct message."""

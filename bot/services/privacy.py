@@ -280,13 +280,13 @@ class PrivacyService:
 
     def my_data(self, team_id: str, user_id: str) -> str | None:
         """Everything stored about a member as JSON, or None if nothing is."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             member = member_of(session, team_id, user_id)
             return member_data_json(session, member) if member is not None else None
 
     def open_posts(self, team_id: str, user_id: str) -> int | None:
         """How many open posts erasing would withdraw; None if kmbot holds nothing about them."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             member = member_of(session, team_id, user_id)
             return len(queries.open_posts_of(session, member.id)) if member else None
 

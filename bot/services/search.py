@@ -48,16 +48,16 @@ class BrowsingService:
 
     def search(self, text: str) -> list[tuple[PostView, int]]:
         """Open posts matching free text, best first; InvalidInput for an empty search."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             found = search_posts(session, self.context.live_index, text)
             return [(post_view(p), s) for p, s in found]
 
     def overview(self, team_id: str, user_id: str) -> MemberOverview:
         """A member's posts and introductions (empty for someone who has never posted)."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return member_overview(session, member_of(session, team_id, user_id))
 
     def is_member(self, team_id: str, user_id: str) -> bool:
         """Whether this Slack user is known at all (joined, or posted before joining)."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return member_of(session, team_id, user_id) is not None

@@ -14,9 +14,12 @@ from sqlalchemy.orm import Session
 from bot.kernel.errors import InvalidInput
 from bot.reference.councils import CouncilDirectory
 from bot.services.membership import (
+    Participant,
     council_for,
     ensure_reference_councils,
     find_or_add_workshop_member,
+    find_or_add_workshop_members,
+    insert_returning_ids,
 )
 from bot.services.workshop_csv import ParsedWorkshop, RowProblem, WorkshopRow
 from storage import queries
@@ -87,21 +90,50 @@ def import_workshop(
     known = queries.existing_fingerprints(session, fingerprints)
     now = now or utcnow()
     expires = now + timedelta(days=expiry_days)
-    batch: list[dict[str, Any]] = []
-    # One lookup per participant, not per row: a flip chart has ten rows per person.
-    members: dict[str, Member] = {}
+    pending: list[tuple[WorkshopRow, str]] = []
+    # Members are looked up (and added) a batch of rows at a time, not a row at a time: a
+    # workshop may name as many people as it has rows.
+    member_ids: dict[str, int] = {}
     for n, (row, fp) in enumerate(zip(parsed.rows, fingerprints, strict=True), start=1):
         if fp in known:
             summary.already_imported += 1
         else:
             known.add(fp)
-            batch.append(_post_for(session, row, fp, councils, members, summary, now, expires))
-            if len(batch) >= 2000:
-                _insert(session, batch, summary)
+            pending.append((row, fp))
+            if len(pending) >= 2000:
+                _add(session, pending, councils, member_ids, summary, now, expires)
         if on_row is not None:
             on_row(n)
-    _insert(session, batch, summary)
+    _add(session, pending, councils, member_ids, summary, now, expires)
     return summary
+
+
+def _add(
+    session: Session,
+    pending: list[tuple[WorkshopRow, str]],
+    councils: dict[str, Council],
+    member_ids: dict[str, int],
+    summary: ImportSummary,
+    now: object,
+    expires: object,
+) -> None:
+    """Store a batch of new rows: their members first, then their posts; empties the batch."""
+    if not pending:
+        return
+    summary.new_members += find_or_add_workshop_members(
+        session,
+        (
+            Participant(row.name, row.email, councils[row.council.casefold()].id)
+            for row, _fp in pending
+        ),
+        member_ids,
+    )
+    batch = [
+        _post_for(session, row, fp, councils, member_ids, summary, now, expires)
+        for row, fp in pending
+    ]
+    pending.clear()
+    _insert(session, batch, summary)
 
 
 def _insert(session: Session, batch: list[dict[str, Any]], summary: ImportSummary) -> None:
@@ -114,10 +146,10 @@ def _insert(session: Session, batch: list[dict[str, Any]], summary: ImportSummar
     if not batch:
         return
     if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL returns the ids in row order from its batched multi-row INSERTs; reading
-        # them back by fingerprint would scan a table the planner still believes empty.
-        stmt = insert(_POSTS).returning(_POSTS.c.id, sort_by_parameter_order=True)
-        summary.post_ids.extend(session.scalars(stmt, batch))
+        # PostgreSQL returns each new id beside its fingerprint; reading them back afterwards
+        # would scan a table the planner still believes empty.
+        ids_by_fp = insert_returning_ids(session, _POSTS, batch, "fingerprint")
+        summary.post_ids.extend(ids_by_fp[row["fingerprint"]] for row in batch)
         batch.clear()
         return
     # The table, not the ORM entity: the ORM splits a batch wherever optional columns differ.
@@ -141,23 +173,23 @@ def _post_for(
     row: WorkshopRow,
     fp: str,
     councils: dict[str, Council],
-    members: dict[str, Member],
+    member_ids: dict[str, int],
     summary: ImportSummary,
     now: object,
     expires: object,
 ) -> dict[str, Any]:
     council = councils[row.council.casefold()]
-    # The same member find_or_add_workshop_member would find: it matches emails ignoring case.
-    key = row.email.lower() if row.email else ""
-    member = members.get(key) if key else None
-    if member is None:
+    key = Member.key_for(row.email)
+    if key is not None:
+        member_id = member_ids[key]
+    else:
+        # Without an email nobody can tell two rows are the same person: a member each.
         member, new = find_or_add_workshop_member(
             session, name=row.name, email=row.email, council=council
         )
         if new:
             summary.new_members += 1
-        if key:
-            members[key] = member
+        member_id = member.id
     kind = PostKind(row.kind)
     if kind is PostKind.WANT:
         summary.added_wants += 1
@@ -165,7 +197,7 @@ def _post_for(
         summary.added_offers += 1
     return dict(
         kind=kind,
-        member_id=member.id,
+        member_id=member_id,
         council_id=council.id,
         text=row.text,
         area=row.area,

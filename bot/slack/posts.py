@@ -90,6 +90,16 @@ def post_confirmation(published: PublishedView, channel: str) -> dict[str, Any]:
     return {"text": f"Your {post.kind} is posted as {post.label}.", "blocks": blocks}
 
 
+def queued(ahead: int, channel: str) -> dict[str, Any]:
+    """The reply when many posts are queued ahead of a member's (a workshop burst)."""
+    where = f"<#{channel}>" if channel.startswith(("C", "G")) else f"#{escape(channel)}"
+    text = (
+        f"Got it: your post is safely queued, with {ahead:,} ahead of it. It will appear in "
+        f"{where} shortly, and I'll confirm here when it does. No need to post it again."
+    )
+    return {"text": text, "blocks": [section(text)]}
+
+
 def cap_reached(kind: str, limit: int, open_posts: Sequence[PostView]) -> dict[str, Any]:
     """The reply when a member already has the most open posts of a kind."""
     blocks: list[Block] = [

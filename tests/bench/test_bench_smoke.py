@@ -48,19 +48,40 @@ def test_matching_bench_prints_engine_beside_scan_and_quality() -> None:
 
 
 def test_import_bench_prints_import_beside_bulk_insert() -> None:
-    out = run_bench("bench_import.py", "--quick", "--db", ENGINES)
+    out = run_bench("bench_import.py", "--quick", "--db", ENGINES, "--people", "councils,distinct")
     assert "kmbot import s" in out and "bulk insert s" in out
     for engine in ENGINES.split(","):
-        assert f"200 rows on {engine}" in out
+        assert f"200 rows on {engine}, one per council" in out
+        assert f"200 rows on {engine}, 200 distinct" in out
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads server memory from /proc")
 def test_requests_bench_prints_kmbot_beside_bare_bolt_app() -> None:
-    out = run_bench("bench_requests.py", "--quick", "--db", ENGINES)
-    assert "p99 / bare p99" in out and "peak RSS total MB" in out
-    for engine in ENGINES.split(","):
-        assert f"{engine}: kmbot" in out and f"{engine}: bare Bolt app" in out
-    # Every request was acknowledged: the errors column is 0 for both apps on every engine.
-    rows = re.findall(r"^\S+: (?:kmbot|bare Bolt app)\s+([\d,]+)\s+(\d+)\s", out, re.MULTILINE)
-    assert len(rows) == 2 * len(ENGINES.split(","))
-    assert all(int(acks.replace(",", "")) > 0 and errors == "0" for acks, errors in rows)
+    out = run_bench("bench_requests.py", "--quick", "--db", ENGINES, timeout=120)
+    for header in ("p99 / bare p99", "card visible p99 ms", "posts/s", "confirmed", "lost"):
+        assert header in out
+    engines = ENGINES.split(",")
+    # Acks: per engine, both apps on every scenario (steady at two client counts, the burst);
+    # every request sent was acknowledged and none refused.
+    rows = re.findall(
+        r"^(\S+): (kmbot|bare Bolt app)\s+(steady C=\d+|burst)\s+([\d,]+)\s+([\d,]+)\s+(\d+)\s",
+        out,
+        re.MULTILINE,
+    )
+    assert len(rows) == 2 * 3 * len(engines)
+    assert {(r[0], r[1]) for r in rows} == {
+        (e, app) for e in engines for app in ("kmbot", "bare Bolt app")
+    }
+    assert all(int(r[3]) > 0 and r[3] == r[4] and r[5] == "0" for r in rows)
+    # Posting: every acked post stored and confirmed once, none lost, no card missing.
+    posting = re.findall(
+        r"^(\S+): (steady C=\d+|burst)\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)\s+(\d+)\s+(\d+)\s+(\d+)"
+        r"\s+\d+\s+(\d+)\s",
+        out,
+        re.MULTILINE,
+    )
+    assert len(posting) == 3 * len(engines)
+    for _engine, _scenario, acked, stored, confirmed, dupes, lost, duplicated, no_card in posting:
+        assert acked == stored == confirmed and int(acked) > 0
+        assert (dupes, lost, duplicated, no_card) == ("0", "0", "0", "0")
+    assert "Totals for kmbot: lost 0, duplicated 0, refused 0, unconfirmed 0" in out

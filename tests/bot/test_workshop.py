@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pytest
@@ -311,18 +310,17 @@ def test_on_row_reports_progress() -> None:
     assert seen == [1, 2]
 
 
-def test_a_hundred_thousand_rows_parse_in_a_few_seconds() -> None:
+def test_a_hundred_thousand_rows_parse_cleanly() -> None:
+    # How fast is bench/bench_import.py's to say: a test never times the machine it runs on.
     lines = [HEADER.strip() + ",area"]
     lines += [
         f"Council {i % 400},Person {i},person{i}@council{i % 400}.gov.uk,"
         f'{"want" if i % 2 else "offer"},"Topic {i}, with a comma",IM'
         for i in range(100_000)
     ]
-    started = time.perf_counter()
     parsed = parse_text("\n".join(lines) + "\n")
-    elapsed = time.perf_counter() - started
     assert len(parsed.rows) == 100_000 and parsed.problems == []
-    assert elapsed < 10, f"took {elapsed:.1f}s"
+    assert parsed.rows[-1].text == "Topic 99999, with a comma"
 
 
 # --- the bundled example ---

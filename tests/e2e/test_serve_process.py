@@ -77,11 +77,11 @@ class Server:
         return self.post(body, "application/x-www-form-urlencoded", **kw)  # type: ignore[arg-type]
 
 
-def _procfile_web() -> str:
+def _procfile(kind: str) -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
+        if line.startswith(f"{kind}:"):
             return line.split(":", 1)[1].strip()
-    raise AssertionError("Procfile has no web line")
+    raise AssertionError(f"Procfile has no {kind} line")
 
 
 @pytest.fixture(params=["kmbot serve", "Procfile web"])
@@ -116,7 +116,23 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
             check=True,
             capture_output=True,
         )
-        cmd = _procfile_web()
+        cmd = _procfile("web")
+    # The Procfile's web process only acknowledges: its posting process publishes.
+    helpers = (
+        [
+            subprocess.Popen(
+                _procfile("posting"),
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                shell=True,
+                start_new_session=True,
+            )
+        ]
+        if request.param == "Procfile web"
+        else []
+    )
     proc = subprocess.Popen(
         cmd,
         cwd=tmp_path,
@@ -144,11 +160,12 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     try:
         yield Server(base, fake, proc)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        for running in (proc, *helpers):
+            os.killpg(running.pid, signal.SIGTERM)
+            try:
+                running.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(running.pid, signal.SIGKILL)
         fake.stop()
 
 

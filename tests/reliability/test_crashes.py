@@ -12,13 +12,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.devtools.fakeslack import FakeSlack
 from bot.outbox import enqueue as outbox
+from reliability.http_slack import send_slash
 from reliability.ledger import reconcile
 from reliability.reliability_figures import engine_of, record
 from storage import db
@@ -90,33 +89,7 @@ def _healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) ->
 
 
 def _slash(port: int, fake: FakeSlack, text: str) -> int:
-    body = urlencode(
-        {
-            "team_id": "T0KMBOT",
-            "channel_id": MARKET,
-            "user_id": "U0DEVON",
-            "command": "/offer",
-            "text": text,
-            "api_app_id": "A0KMBOT",
-            "response_url": fake.new_response_url(user="U0DEVON", channel=MARKET),
-            "trigger_id": fake.new_trigger_id(user="U0DEVON"),
-        }
-    )
-    ts = str(int(time.time()))
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slack/events",
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
-                timestamp=ts, body=body
-            ),
-        },
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return int(resp.status)
+    return send_slash(port, SECRET, fake, "U0DEVON", "/offer", text)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

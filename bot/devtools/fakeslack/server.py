@@ -29,7 +29,11 @@ FAULT_KINDS: tuple[str, ...] = (
     "drop_before",
     "drop_after",
 )
-"""Every fault the server can inject."""
+"""The faults the server injects by default (``set_faults`` without ``kinds``)."""
+
+EXTRA_FAULT_KINDS: tuple[str, ...] = ("server_error_after",)
+"""Faults injected only when asked for by name: ``server_error_after`` does the call, then
+answers HTTP 500 (Slack's 5xx may or may not have posted)."""
 
 WRITE_METHODS: frozenset[str] = frozenset(
     {
@@ -51,7 +55,7 @@ WRITE_METHODS: frozenset[str] = frozenset(
 )
 """Methods faulted by default: the ones that change the workspace."""
 
-_APPLIED_FIRST = {"slow", "drop_after"}
+_APPLIED_FIRST = {"slow", "drop_after", "server_error_after"}
 
 
 @dataclass
@@ -301,9 +305,10 @@ class FakeSlack:
         max_faults: int | None = None,
     ) -> None:
         """Fail a ``rate`` share of calls to ``methods`` (default: writes) with ``kinds``."""
-        unknown = set(kinds) - set(FAULT_KINDS)
+        known = FAULT_KINDS + EXTRA_FAULT_KINDS
+        unknown = set(kinds) - set(known)
         if unknown or not kinds:
-            raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {known}")
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
         with self._lock:
@@ -520,6 +525,9 @@ class FakeSlack:
             response.delay = plan.slow_seconds
         elif kind == "drop_after":
             response.drop, status = True, 0
+        elif kind == "server_error_after":
+            response = Response.json({"ok": False, "error": "fatal_error"}, status=500)
+            status = 500
         self._record(
             Call(
                 method,

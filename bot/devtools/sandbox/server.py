@@ -179,6 +179,8 @@ class Sandbox:
             assert self.container.deliverer is not None
             self.container.deliverer.start(poll_seconds=1.0)
             self.container.deliverer.kick()
+            # Posts are stored before their ack and published by this thread, as in production.
+            self.container.intake.start()
         except BaseException:
             self.stop()
             raise

@@ -104,7 +104,7 @@ class AdminService:
 
     def facilitators(self) -> list[MemberView]:
         """Every facilitator."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return [member_view(m) for m in facilitators.list_facilitators(session)]
 
     def add_facilitator(self, actor: str, typed_user: str, *, team_id: str) -> str:
@@ -205,7 +205,7 @@ class AdminService:
     # ------------------------------------------------------------ communities and prompts
     def communities(self) -> list[CommunityView]:
         """Every community of practice."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return [community_view(c) for c in cop.list_communities(session)]
 
     def add_community(
@@ -238,7 +238,7 @@ class AdminService:
 
     def prompts(self, area: str | None) -> tuple[list[PromptView], str | None]:
         """The prompt bank (for one area, if given) and that area's code."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             found = [prompt_view(p) for p in cop.list_prompts(session, area)]
             return found, cop.parse_area(area) if area else None
 
@@ -255,12 +255,12 @@ class AdminService:
     # ------------------------------------------------------------ reporting
     def statistics(self) -> str:
         """The marketplace in numbers, as Slack mrkdwn."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return statistics.render(statistics.collect(session, now=self.context.clock()))
 
     def export_files(self) -> list[ReportFile]:
         """Posts, introductions, outcomes and councils as CSV files named for today."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             files = export_bytes(session)
         today = self.context.clock().date().isoformat()
         return [
@@ -271,7 +271,7 @@ class AdminService:
     def activity_report(self) -> Report:
         """The activity chart (PNG) and its summary."""
         now = self.context.clock()
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             found = statistics.collect(session, now=now)
         png = activity_png(
             found.weekly, found.regions, title=f"Wants & Offers Marketplace · {now:%-d %B %Y}"
@@ -304,7 +304,7 @@ class AdminService:
         self, *, limit: int, actor: str | None, action: str | None
     ) -> list[AuditView]:
         """The newest audit entries, optionally one person's or one kind."""
-        with self.context.session_factory() as session:
+        with self.context.reading() as session:
             return [
                 audit_view(e)
                 for e in audit.list_entries(session, limit=limit, actor=actor, action=action)
