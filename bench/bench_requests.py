@@ -249,6 +249,44 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """Processor seconds (user + system) a process has used, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (it is not our child)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_snapshot(procs: Processes, fake: FakeSlackProcess) -> dict[str, float]:
+    """Processor seconds used so far by each part of the system under test."""
+    web = [procs.web.pid, *_children(procs.web.pid)]
+    posting = [procs.posting.pid, *_children(procs.posting.pid)] if procs.posting else []
+    return {
+        "web": sum(_cpu_s(p) for p in web),
+        "posting": sum(_cpu_s(p) for p in posting),
+        "fake Slack": _cpu_s(fake.proc.pid),
+        "PostgreSQL": sum(_cpu_s(p) for p in _postgres_pids()),
+        "load generator": _cpu_s(os.getpid()),
+    }
+
+
 def _spawn(command: str, env: dict[str, str], stdout: Any) -> subprocess.Popen[bytes]:
     full_env = {**os.environ, **env}
     full_env["PATH"] = f"{Path(sys.executable).parent}:{full_env.get('PATH', '')}"
@@ -687,10 +725,14 @@ def bench_engine(engine: str, args: argparse.Namespace, log: Path) -> list[dict[
                             Sent(u, gen.text("want"), url_)
                             for u, url_ in zip(who, fake.response_urls(who), strict=True)
                         ]
+                        cpu_before = cpu_snapshot(procs, fake)
+                        wall_before = time.perf_counter()
                         seconds = run_load(procs.port, requests, s.clients, args.seconds)
                         drained, waited = (
                             wait_drained(procs, args.drain_timeout) if kmbot else (True, 0.0)
                         )
+                        cpu_after = cpu_snapshot(procs, fake)
+                        wall = time.perf_counter() - wall_before
                         figures = scenario_figures(
                             requests,
                             seconds,
@@ -698,6 +740,8 @@ def bench_engine(engine: str, args: argparse.Namespace, log: Path) -> list[dict[
                             _slack_posts(url) if kmbot else None,
                         )
                         figures.update(
+                            cpu={k: cpu_after[k] - cpu_before[k] for k in cpu_after},
+                            wall_s=wall,
                             engine=engine,
                             app="kmbot" if kmbot else "bare Bolt app",
                             scenario=s.name,
@@ -874,6 +918,28 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             rows,
         )
     )
+    parts = ("web", "posting", "fake Slack", "PostgreSQL", "load generator")
+    cpu_rows = [
+        [
+            f"{r['engine']}: {r['app']}",
+            r["scenario"],
+            r["wall_s"],
+            *[1000 * r["cpu"][part] / max(r["sent"], 1) for part in parts],
+            sum(r["cpu"].values()) / max(r["wall_s"], 1e-9),
+        ]
+        for r in results
+        if "cpu" in r
+    ]
+    lines += [
+        "",
+        "Processor time per request (ms), from the first request until everything was posted and "
+        "delivered; cores busy = all of it over the wall time (the machine has "
+        f"{os.cpu_count()}):",
+        table(
+            ["server", "scenario", "wall s", *parts, "cores busy"],
+            cpu_rows,
+        ),
+    ]
     kmbot_rows = [r for r in results if r["app"] == "kmbot"]
     lost = sum(r["lost"] for r in kmbot_rows)
     duplicated = sum(r["duplicated"] for r in kmbot_rows)

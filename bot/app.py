@@ -301,9 +301,10 @@ def wsgi_from_env(posting: str = "here") -> KmbotWeb:
 POSTING_MODES = ("here", "elsewhere")
 
 
-def start_background(container: Container, *, posting: bool = True) -> None:
-    """Load the match index and, with ``posting``, start publishing the stored posts and
-    delivering the outbox, after the app is built (its handlers register the work).
+def start_background(container: Container, *, posting: bool = True, deliver: bool = True) -> None:
+    """Load the match index and, with ``posting``, start publishing the stored posts and (unless
+    ``deliver`` is False: a ``kmbot deliver`` process does it) delivering the outbox, after the
+    app is built (its handlers register the work).
 
     Without ``posting`` (a web process beside ``kmbot posting``) this process only acknowledges:
     the posting process delivers what its listeners owe Slack too, so a burst of delivery never
@@ -313,8 +314,9 @@ def start_background(container: Container, *, posting: bool = True) -> None:
     sys.setswitchinterval(0.0005)
     with container.read_session() as session:
         container.live_index.refresh(session)
-    if posting:
+    if posting and deliver:
         container.deliverer.start(poll_seconds=DELIVERY_POLL_SECONDS)
+    if posting:
         container.intake.start()
 
 

@@ -62,6 +62,7 @@ class Posting:
         self.container = container
         # The Slack client stored work uses (it runs where no listener gave one).
         self.client = client
+        self._seen_joined: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ slash commands
     def want_command(
@@ -259,8 +260,14 @@ class Posting:
 
     # ------------------------------------------------------------ joining
     def _joined(self, team_id: str, user_id: str, client: WebClient) -> bool:
-        """Whether the member has joined, joining them from their email domain if it says."""
+        """Whether the member has joined, joining them from their email domain if it says.
+
+        A member seen joined is remembered: publishing checks again in its own transaction (and
+        keeps the post, asking for a council, if they have since been erased)."""
+        if (team_id, user_id) in self._seen_joined:
+            return True
         if self.container.posting.has_joined(team_id, user_id):
+            self._seen_joined.add((team_id, user_id))
             return True
         name, email = profile(client, user_id)
         joined = self.container.membership.join_from_email(team_id, user_id, name=name, email=email)

@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 # `kmbot posting` runs this much nicer than the web process (see cmd_posting).
 POSTING_NICENESS = 10
+# How often `kmbot deliver` looks for owed messages (another process owes them: no kick).
+DELIVER_POLL_SECONDS = 0.1
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -51,7 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         threading.Thread(target=httpd.shutdown, daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
-    child = _PostingChild.start() if args.posting == "process" else None
+    child = _Child.start("posting") if args.posting == "process" else None
     out.write(
         f"kmbot is serving Slack on http://{args.host}:{httpd.server_port}/slack/events "
         f"(health: /healthz)\n"
@@ -69,32 +71,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
-class _PostingChild:
-    """``kmbot posting`` as a child of ``kmbot serve``, restarted if it dies; it stops by
-    itself if its parent is killed (the stored posts wait for the next start)."""
+class _Child:
+    """A ``kmbot`` subcommand run as a child process (``kmbot posting`` of ``kmbot serve``,
+    ``kmbot deliver`` of ``kmbot posting``), restarted if it dies; it stops by itself if its
+    parent is killed (stored posts and owed messages wait in the database for the next start)."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: list[str]) -> None:
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watch: threading.Thread | None = None
 
     @classmethod
-    def start(cls) -> _PostingChild:
-        child = cls()
+    def start(cls, *command: str) -> _Child:
+        child = cls(list(command))
         child._spawn()
-        child._watch = threading.Thread(target=child._keep_alive, name="posting-child", daemon=True)
+        child._watch = threading.Thread(target=child._keep_alive, name="kmbot-child", daemon=True)
         child._watch.start()
         return child
 
     def _spawn(self) -> None:
-        command = [sys.executable, "-m", "bot.cli", "posting", "--parent-pid", str(os.getpid())]
-        self.process = subprocess.Popen(command)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *self.command, "--parent-pid", str(os.getpid())]
+        )
 
     def _keep_alive(self) -> None:
         while not self._stopping.wait(1.0):
             if self.process is not None and self.process.poll() is not None:
                 logger.warning(
-                    "The posting process stopped (exit %s); starting it again",
+                    "kmbot %s stopped (exit %s); starting it again",
+                    self.command[0],
                     self.process.returncode,
                 )
                 self._spawn()
@@ -110,41 +116,73 @@ class _PostingChild:
             self.process.kill()
 
 
+def _until_stopped(args: argparse.Namespace, what: str) -> None:
+    """Wait for SIGTERM or SIGINT, or for the parent (``--parent-pid``) to go."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        logger.info("Received %s: stopping after the work in hand", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop.wait(0.5):
+            if args.parent_pid and os.getppid() != args.parent_pid:
+                logger.warning("The process that started kmbot %s has gone: stopping", what)
+                return
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_posting(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Publish the posts the web process stored before its acks, until SIGTERM or SIGINT."""
+    """Publish the posts the web process stored before its acks, until SIGTERM or SIGINT.
+
+    By default a ``kmbot deliver`` child sends what the posts owe Slack, so posting and delivery
+    use two processors; ``--deliver thread`` does both here."""
     from bot.app import create_app, start_background
     from bot.container import build_container
 
     settings.require("SLACK_BOT_TOKEN")
     if args.nice:
         # Acknowledgements must never wait for posting work: on a shared machine the web
-        # process gets the processor first, and posting catches up in between.
+        # process gets the processor first, and posting catches up in between. (A delivery
+        # child inherits the lower priority.)
         os.nice(args.nice)
     container = build_container(settings)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("Received %s: stopping after the post in hand", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    child = None
     try:
         create_app(settings, container)  # its handlers register the work to do
-        start_background(container, posting=True)
+        start_background(container, posting=True, deliver=args.deliver == "thread")
+        if args.deliver == "process":
+            child = _Child.start("deliver")
         out.write(
             "kmbot posting: publishing stored posts as they arrive. Stop with Ctrl+C or SIGTERM.\n"
         )
         out.flush()
-        while not stop.wait(0.5):
-            if args.parent_pid and os.getppid() != args.parent_pid:
-                logger.warning("kmbot serve has gone: stopping (stored posts wait for it)")
-                break
+        _until_stopped(args, "posting")
     finally:
+        if child is not None:
+            child.stop()
         container.close()  # finishes the post in hand
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     out.write("kmbot posting stopped.\n")
     out.flush()
+    return 0
+
+
+def cmd_deliver(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Send what the outbox owes Slack as soon as it is owed, until SIGTERM or SIGINT."""
+    from bot.container import build_container
+
+    settings.require("SLACK_BOT_TOKEN")
+    container = build_container(settings)
+    try:
+        container.deliverer.start(poll_seconds=DELIVER_POLL_SECONDS)
+        out.write("kmbot deliver: sending what the outbox owes Slack. Stop with Ctrl+C.\n")
+        out.flush()
+        _until_stopped(args, "deliver")
+    finally:
+        container.close()  # finishes the message in hand
     return 0
 
 
@@ -200,7 +238,19 @@ def add_commands(subparsers: Any) -> None:
             f"first (default {POSTING_NICENESS}; 0 keeps the normal priority)"
         ),
     )
+    posting.add_argument(
+        "--deliver",
+        choices=("process", "thread"),
+        default="process",
+        help="send what posts owe Slack from a `kmbot deliver` child (default) or a thread here",
+    )
     posting.set_defaults(func=cmd_posting)
+
+    deliver = subparsers.add_parser(
+        "deliver", help="send what the outbox owes Slack (`kmbot posting` starts one)"
+    )
+    deliver.add_argument("--parent-pid", type=int, default=0, help=argparse.SUPPRESS)
+    deliver.set_defaults(func=cmd_deliver)
 
     sock = subparsers.add_parser(
         "socket", help="connect to Slack in Socket Mode (no public URL needed)"

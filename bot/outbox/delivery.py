@@ -77,8 +77,21 @@ class DeliveryReport:
     errors: Counter[str] = field(default_factory=Counter)
 
 
-# Messages claimed in one transaction (each is still sent, and finished, on its own).
+# Messages claimed in one transaction, and recorded as sent in one (each is sent on its own).
 CLAIM_BATCH = 20
+# Messages whose sending may be recorded later, with others: after a crash an uncertain post is
+# found in Slack by its metadata, and an update is simply made again.
+_FOUND_OR_REPEATABLE = frozenset({"chat.postMessage", "chat.update"})
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A message Slack accepted, to be recorded as sent."""
+
+    msg_id: int
+    channel: str | None
+    ts: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -194,16 +207,22 @@ class Deliverer:
                 chunk = due[start : start + CLAIM_BATCH]
                 claimed = self._claim(chunk)
                 claimed_at = time.monotonic()
-                for msg_id in chunk:
-                    mine = claimed.get(msg_id)
-                    if mine is None:
-                        continue
-                    # Slow sends earlier in the batch: hold this claim for its own call.
-                    held = time.monotonic() - claimed_at
-                    if held > self.claim_seconds / 3 and not self._renew_claim(msg_id):
-                        continue
-                    if self._deliver_one(msg_id, mine, report):
-                        progressed = True
+                sent: list[_Sent] = []
+                try:
+                    for msg_id in chunk:
+                        mine = claimed.get(msg_id)
+                        if mine is None:
+                            continue
+                        # Slow sends earlier in the batch: hold this claim for its own call.
+                        held = time.monotonic() - claimed_at
+                        if held > self.claim_seconds / 3 and not self._renew_claim(msg_id):
+                            continue
+                        if self._deliver_one(msg_id, mine, report, sent):
+                            progressed = True
+                finally:
+                    # Recorded together: until then each is claimed and marked uncertain, so
+                    # after a crash it is looked for in Slack, never sent again.
+                    self._finish_sent(sent)
         return report
 
     def _due_ids(self, limit: int) -> list[int]:
@@ -301,7 +320,13 @@ class Deliverer:
             )
             return bool(getattr(result, "rowcount", 0) == 1)
 
-    def _deliver_one(self, msg_id: int, claimed: _Claimed, report: DeliveryReport) -> bool:
+    def _deliver_one(
+        self,
+        msg_id: int,
+        claimed: _Claimed,
+        report: DeliveryReport,
+        sent: list[_Sent] | None = None,
+    ) -> bool:
         snapshot, uncertain = claimed.snapshot, claimed.uncertain
         if claimed.parent_dead:
             self._finish(msg_id, status=OutboxStatus.DEAD, error="parent message was never sent")
@@ -339,7 +364,12 @@ class Deliverer:
             report.failed += 1
             report.errors[exc.__class__.__name__] += 1
             return False
-        self._finish(msg_id, status=OutboxStatus.SENT, channel=channel, ts=ts)
+        if sent is not None and snapshot.method in _FOUND_OR_REPEATABLE:
+            sent.append(_Sent(msg_id, channel, ts, self.clock()))
+        else:
+            # An ephemeral reply cannot be looked for: record it at once, so that a crash
+            # leaves the shortest window in which it could be sent again.
+            self._finish(msg_id, status=OutboxStatus.SENT, channel=channel, ts=ts)
         report.sent += 1
         return True
 
@@ -417,6 +447,27 @@ class Deliverer:
                     next_attempt_at=self.clock() + timedelta(seconds=delay),
                 )
             )
+
+    def _finish_sent(self, sent: list[_Sent]) -> None:
+        """Record messages Slack accepted, in one transaction."""
+        if not sent:
+            return
+        with self.session_factory.begin() as session:
+            for done in sent:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == done.msg_id)
+                    .values(
+                        status=OutboxStatus.SENT,
+                        claimed_until=None,
+                        uncertain=False,
+                        sent_channel=done.channel,
+                        sent_ts=done.ts,
+                        sent_at=done.at,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                _record_where(session, done.msg_id, done.channel, done.ts)
 
     def _finish(
         self,
