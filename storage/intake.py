@@ -129,16 +129,6 @@ def waiting_before(session: Session | Connection, request_id: int) -> int:
     )
 
 
-def pending_count(session: Session) -> int:
-    """Requests whose work is still to do."""
-    return int(
-        session.scalar(
-            select(func.count()).select_from(IntakeRequest).where(IntakeRequest.status == PENDING)
-        )
-        or 0
-    )
-
-
 def forget(session: Session, *, seen_before_ts: int, finished_before: datetime) -> int:
     """Drop replay records older than any request Bolt would still accept, and finished work
     older than ``finished_before``; pending work is never dropped."""

@@ -186,11 +186,6 @@ class IntakeDesk:
         with self._read_engine.connect() as conn:
             return rows.waiting_before(conn, request_id)
 
-    def pending(self) -> int:
-        """Requests stored and not yet done."""
-        with self.read_session_factory() as session:
-            return rows.pending_count(session)
-
 
 @dataclass
 class ProcessReport:
