@@ -16,10 +16,12 @@ from bot.matching import (
     DEFAULT_CANDIDATE_THRESHOLD,
     DEFAULT_INTRO_THRESHOLD,
     DEFAULT_RUNNER_UP_GAP,
+    Explanation,
     Glossary,
     Match,
     MatchIndex,
     PostForMatching,
+    explain_pair,
     score_pair,
 )
 from storage import queries
@@ -30,6 +32,10 @@ logger = logging.getLogger(__name__)
 # Another process's transaction may commit a little after the time it stamped on a post;
 # re-reading a short window behind the watermark means such posts are never missed.
 _OVERLAP = timedelta(seconds=60)
+
+# Posts another process added are fitted into the remembered partner lists one by one up to
+# this many in one refresh; beyond it (an import) the lists are dropped and worked out again.
+_PARTNERS_REFRESHED = 50
 
 
 # What the index needs of a post (the text, not the whole row).
@@ -107,8 +113,12 @@ class LiveMatchIndex:
         for start in range(0, len(todo), 500):
             rows.extend(session.execute(_ROW.where(Post.id.in_(todo[start : start + 500]))))
         with self._lock:
+            if len(rows) > _PARTNERS_REFRESHED:
+                self.index.forget_partners()
             for row in rows:
                 self._apply(row)
+                if row.status == PostStatus.OPEN and len(rows) <= _PARTNERS_REFRESHED:
+                    self.index.find_partners(row.id)
             newest = max((stamp for _pid, stamp in stamps), default=since)
             # A quiet store still moves the window on: after a 100,000-post import, the posts
             # stamped then leave it after two minutes instead of being listed on every refresh.
@@ -168,11 +178,16 @@ class LiveMatchIndex:
             # Prune again only when the window has grown: keeps each refresh O(changes).
             self._seen_floor = max(1000, 2 * len(self._seen))
 
-    def add(self, post: Post) -> None:
-        """Put a post this process just stored into the index straight away."""
+    def add(self, post: Post, found: list[Match] | None = None) -> None:
+        """Put a post this process just stored into the index straight away (with ``found``,
+        its matches as found before it was stored, which become its remembered partners)."""
         with self._lock:
             if post.status == PostStatus.OPEN:
                 self.index.add(for_matching(post))
+                if found is None:
+                    self.index.find_partners(post.id)
+                else:
+                    self.index.note_partners(post.id, found)
             else:
                 self.index.remove(post.id)
             self.version += 1
@@ -198,18 +213,39 @@ class LiveMatchIndex:
     ) -> list[Match]:
         """Matches for a stored post, excluding pairs already introduced."""
         pairs = queries.introduced_pairs(session, [post.id])
+        probe = for_matching(post)
         with self._lock:
+            if threshold is not None:
+                return self.index.matches_for(
+                    probe,
+                    threshold=threshold,
+                    limit=self.max_intros if limit is None else limit,
+                    already_introduced=pairs,
+                )
+            # As in all_matches: each pair judged from both sides.
             found = self.index.matches_for(
-                for_matching(post),
-                threshold=self.intro_threshold if threshold is None else threshold,
-                limit=self.max_intros if limit is None else limit,
+                probe,
+                threshold=self.candidate_threshold,
+                limit=self.max_intros + 6,
                 already_introduced=pairs,
             )
-        if threshold is None and found:
-            # As in all_matches: a match far behind the post's best one is a weak afterthought.
-            best = found[0].score
-            found = [m for m in found if m.score >= best - DEFAULT_RUNNER_UP_GAP]
-        return found
+            strong = [m for m, verdict in self._judged(probe, found) if verdict is None]
+        return strong[: self.max_intros if limit is None else limit]
+
+    def explain(self, want_id: int, offer_id: int) -> Explanation | None:
+        """Why an indexed want and offer would or would not be introduced (None if either is
+        not in the index)."""
+        with self._lock:
+            if want_id not in self.index or offer_id not in self.index:
+                return None
+            return explain_pair(
+                self.index,
+                want_id,
+                offer_id,
+                threshold=self.intro_threshold,
+                max_per_post=self.max_intros,
+                runner_up_gap=DEFAULT_RUNNER_UP_GAP,
+            )
 
     def score_pair(self, want_text: str, offer_text: str) -> tuple[int, tuple[str, ...]]:
         """Score and reasons for a chosen want and offer, with this store's term weights."""
@@ -222,29 +258,26 @@ class LiveMatchIndex:
         with self._lock:
             return self.index.matches_for(probe, threshold=threshold, limit=limit)
 
-    def strong_and_weak(self, session: Session, post: Post) -> tuple[list[Match], list[Match]]:
-        """In one search: the matches to introduce, and the weaker candidates behind them."""
-        found = self.matches_for(
-            session, post, threshold=self.candidate_threshold, limit=self.max_intros + 6
-        )
-        return self._split(found)
-
     def strong_and_weak_for(self, probe: PostForMatching) -> tuple[list[Match], list[Match]]:
-        """As ``strong_and_weak``, for a post not stored yet (it has no introductions)."""
+        """In one search, for a post not stored yet (it has no introductions): the matches to
+        introduce, and the weaker candidates behind them. Each pair is judged from both sides
+        (``MatchIndex.judge``), as ``all_matches`` judges it."""
         with self._lock:
             found = self.index.matches_for(
                 probe, threshold=self.candidate_threshold, limit=self.max_intros + 6
             )
-        return self._split(found)
-
-    def _split(self, found: list[Match]) -> tuple[list[Match], list[Match]]:
-        best = found[0].score if found else 0
-        strong = [
-            m
-            for m in found
-            if m.score >= self.intro_threshold and m.score >= best - DEFAULT_RUNNER_UP_GAP
-        ][: self.max_intros]
+            judged = self._judged(probe, found)
+        strong = [m for m, verdict in judged if verdict is None][: self.max_intros]
         return strong, [m for m in found if m not in strong]
+
+    def _judged(self, probe: PostForMatching, found: list[Match]) -> list[tuple[Match, str | None]]:
+        return self.index.judge(
+            probe,
+            found,
+            threshold=self.intro_threshold,
+            max_per_post=self.max_intros,
+            runner_up_gap=DEFAULT_RUNNER_UP_GAP,
+        )
 
     def all_matches(self, session: Session) -> list[Match]:
         """Every introduction the bot would make over the open posts, as things stand."""

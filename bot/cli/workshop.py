@@ -160,13 +160,31 @@ def print_matches_table(rows: list, out: TextIO) -> None:  # type: ignore[type-a
 
 
 def cmd_matches(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Show the introductions the bot would make for the open posts."""
+    """Show the introductions the bot would make for the open posts (or, with --explain, why
+    one want and one offer would or would not be introduced)."""
+    if args.explain:
+        return _explain(settings, args.explain, out)
     rows = _matches(settings)
     if args.json:
         json.dump([data for _m, data, _w, _o in rows], out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         print_matches_table(rows, out)
+    return 0
+
+
+def _explain(settings: Settings, posts: list[str], out: TextIO) -> int:
+    from bot.services.why import explain_introduction, parse_pair
+
+    first, second = parse_pair(" ".join(posts))
+    container = _container(settings)
+    try:
+        answer = explain_introduction(
+            container.read_session, container.live_index, first, second, for_slack=False
+        )
+    finally:
+        container.close()
+    out.write(answer + "\n")
     return 0
 
 
@@ -194,6 +212,12 @@ def add_commands(subparsers: Any) -> None:
 
     mat = subparsers.add_parser("matches", help="show the introductions the bot would make")
     mat.add_argument("--json", action="store_true", help="print JSON (the interface contract)")
+    mat.add_argument(
+        "--explain",
+        nargs=2,
+        metavar=("WANT", "OFFER"),
+        help="say why this want and this offer would, or would not, be introduced",
+    )
     mat.set_defaults(func=cmd_matches)
 
     demo = subparsers.add_parser(

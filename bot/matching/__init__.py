@@ -32,11 +32,14 @@ The modules, each importing only those above it:
 - ``posts``: ``PostForMatching`` in, ``Match`` out, and an indexed post.
 - ``weights``: how much a term counts (IDF, the background prior, boosts).
 - ``scoring``: the score of a pair and its reasons; the default thresholds.
-- ``index``: ``MatchIndex`` (candidates, typo correction, all_matches) and ``score_pair``.
+- ``index``: ``MatchIndex`` (candidates, typo correction, all_matches, each post's remembered
+  partners for judging a pair from both sides) and ``score_pair``.
+- ``explain``: ``explain_pair``, why a pair would or would not be introduced.
 
 Import from the package, not the modules: names with a leading underscore are private to it.
 """
 
+from bot.matching.explain import Explanation, explain_pair
 from bot.matching.glossary import Glossary, GlossaryError, GlossaryRow
 from bot.matching.index import MatchIndex, score_pair
 from bot.matching.posts import KINDS, Match, PostForMatching
@@ -54,6 +57,7 @@ __all__ = [
     "DEFAULT_MAX_INTROS",
     "DEFAULT_RUNNER_UP_GAP",
     "KINDS",
+    "Explanation",
     "Glossary",
     "GlossaryError",
     "GlossaryRow",
@@ -61,6 +65,7 @@ __all__ = [
     "MatchIndex",
     "NormalisedText",
     "PostForMatching",
+    "explain_pair",
     "normalise",
     "score_pair",
 ]

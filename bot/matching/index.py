@@ -27,6 +27,7 @@ from bot.matching.scoring import (
     _reasons,
     _score,
     _score_value,
+    pair_verdict,
 )
 from bot.matching.terms import _build, _compile, _word_tokens
 from bot.matching.weights import _background, _idf, _term_constants
@@ -34,6 +35,9 @@ from bot.matching.words import _Token
 
 # Candidate generation limits, for a store of 100,000 open posts.
 _MAX_CANDIDATES = 200
+# A post's own best partners (for judging a pair from its side) are looked for among fewer: its
+# best matches lead the cheap overlap ranking by far, and this is paid for each matched post.
+_PARTNER_CANDIDATES = 20
 _COMMON_TERM_FRACTION = 0.05
 _COMMON_TERM_MIN = 500
 
@@ -42,6 +46,12 @@ _TYPO_MIN_LENGTH = 5
 _TYPO_MIN_RATIO = 85.0
 
 _NO_FIXES: tuple[tuple[int, _Token], ...] = ()
+
+# How many of each post's best partners are remembered, for judging a pair from both sides.
+_PARTNERS_KEPT = 8
+
+# A partner: (score, the other post's id), best first; ties go to the older (lower) id.
+Partner = tuple[int, int]
 
 # A term's postings: the one post that uses it (most phrases are used once), or a compact array
 # of post ids. A bare id or an array instead of a set saves about 200 bytes for each rare term and
@@ -72,6 +82,10 @@ class MatchIndex:
         # Per-term constants (phrase boost and the like, smoothing prior), kept across changes.
         self._static: dict[str, tuple[float, float]] = {}
         self._words_by_initial: dict[str, list[str]] | None = None
+        # Each post's best partners, worked out when first needed and kept up to date as posts
+        # come (``note_partners``) and go (a list naming a removed post is dropped).
+        self._partners: dict[int, list[Partner]] = {}
+        self._listed_in: dict[int, set[int]] = {}
 
     # -- maintenance --
 
@@ -99,6 +113,7 @@ class MatchIndex:
 
     def remove(self, post_id: int) -> None:
         """Take a post out of the index; no error if it is not there."""
+        self._forget_partners(post_id)
         entry = self._entries.pop(post_id, None)
         if entry is None:
             return
@@ -142,8 +157,10 @@ class MatchIndex:
         threshold: int = DEFAULT_INTRO_THRESHOLD,
         limit: int = DEFAULT_MAX_INTROS,
         already_introduced: Collection[tuple[int, int]] = (),
+        candidates: int = _MAX_CANDIDATES,
     ) -> list[Match]:
-        """The best matches for one post among indexed posts of the other kind, best first."""
+        """The best matches for one post among indexed posts of the other kind, best first
+        (scored in full among the ``candidates`` with the most cheap overlap)."""
         if limit <= 0:
             return []
         entry = self._entry_for(post)
@@ -157,7 +174,7 @@ class MatchIndex:
         entries = self._entries
         weight, total = self._weight, self._total
         passed: list[tuple[int, tuple[int, int], _Entry, list[str]]] = []
-        for candidate_id in self._candidates(entry):
+        for candidate_id in self._candidates(entry, candidates):
             other = entries[candidate_id]
             if other.post.council_id == post.council_id or other.post.id == post.id:
                 continue
@@ -186,42 +203,148 @@ class MatchIndex:
         already_introduced: Collection[tuple[int, int]] = (),
         runner_up_gap: int | None = DEFAULT_RUNNER_UP_GAP,
     ) -> list[Match]:
-        """The introductions the bot would make over the whole index, greedily by score."""
+        """The introductions the bot would make over the whole index, best first.
+
+        Each pair is judged by ``pair_verdict`` from both sides, so the result depends only on
+        the posts, not on the order they were added in."""
         introduced = set(already_introduced)
         found: dict[tuple[int, int], Match] = {}
         wants = sorted(i for i, e in self._entries.items() if e.post.kind == "want")
         for want_id in wants:
             entry = self._entries[want_id]
-            # Ask for more than max_per_post: an offer may be taken by a better want.
             for match in self.matches_for(
                 entry.post,
-                threshold=threshold,
-                limit=max(4 * max_per_post, 12),
+                threshold=1,
+                limit=max(_PARTNERS_KEPT, max_per_post + 1),
                 already_introduced=introduced,
             ):
                 found[(match.want_id, match.offer_id)] = match
-        ordered = sorted(found.values(), key=lambda m: (-m.score, m.want_id, m.offer_id))
-        if runner_up_gap is not None:
-            best: dict[tuple[str, int], int] = {}
-            for m in ordered:  # best first, so setdefault keeps each post's best score
-                best.setdefault(("want", m.want_id), m.score)
-                best.setdefault(("offer", m.offer_id), m.score)
-            ordered = [
-                m
-                for m in ordered
-                if m.score >= best[("want", m.want_id)] - runner_up_gap
-                and m.score >= best[("offer", m.offer_id)] - runner_up_gap
-            ]
-        used: dict[tuple[str, int], int] = {}
-        chosen = []
-        for match in ordered:
-            want_key, offer_key = ("want", match.want_id), ("offer", match.offer_id)
-            if used.get(want_key, 0) >= max_per_post or used.get(offer_key, 0) >= max_per_post:
+        ranked: dict[tuple[str, int], list[Partner]] = {}
+        for m in found.values():
+            ranked.setdefault(("want", m.want_id), []).append((m.score, m.offer_id))
+            ranked.setdefault(("offer", m.offer_id), []).append((m.score, m.want_id))
+        for partners in ranked.values():
+            partners.sort(key=_partner_order)
+        chosen = [
+            m
+            for m in found.values()
+            if pair_verdict(
+                m.score,
+                _better(ranked[("want", m.want_id)], (m.score, m.offer_id)),
+                _better(ranked[("offer", m.offer_id)], (m.score, m.want_id)),
+                threshold=threshold,
+                max_per_post=max_per_post,
+                runner_up_gap=runner_up_gap,
+            )
+            is None
+        ]
+        return sorted(chosen, key=lambda m: (-m.score, m.want_id, m.offer_id))
+
+    def partners(self, post_id: int) -> list[Partner]:
+        """A post's best partners among the indexed posts (score, id), best first."""
+        known = self._partners.get(post_id)
+        if known is not None:
+            return known
+        entry = self._entries[post_id]
+        found = self.matches_for(
+            entry.post, threshold=1, limit=_PARTNERS_KEPT, candidates=_PARTNER_CANDIDATES
+        )
+        partners = [
+            (m.score, m.offer_id if entry.post.kind == "want" else m.want_id) for m in found
+        ]
+        self._remember_partners(post_id, partners)
+        return partners
+
+    def note_partners(self, post_id: int, found: list[Match]) -> None:
+        """Record a just-added post's matches (found before it was added) as its partners, and
+        as a partner of each matched post whose list is already known."""
+        if post_id not in self._entries:
+            return
+        kind = self._entries[post_id].post.kind
+        own: list[Partner] = []
+        for m in found:
+            other = m.offer_id if kind == "want" else m.want_id
+            if other not in self._entries:
                 continue
-            used[want_key] = used.get(want_key, 0) + 1
-            used[offer_key] = used.get(offer_key, 0) + 1
-            chosen.append(match)
-        return chosen
+            own.append((m.score, other))
+            theirs = self._partners.get(other)
+            if theirs is not None:
+                theirs = sorted([*theirs, (m.score, post_id)], key=_partner_order)
+                self._remember_partners(other, theirs[:_PARTNERS_KEPT])
+        self._remember_partners(post_id, sorted(own, key=_partner_order)[:_PARTNERS_KEPT])
+
+    def judge(
+        self,
+        post: PostForMatching,
+        found: list[Match],
+        *,
+        threshold: int,
+        max_per_post: int,
+        runner_up_gap: int | None,
+    ) -> list[tuple[Match, str | None]]:
+        """``pair_verdict`` for each of a post's matches (``found``, best first, as
+        ``matches_for`` returns them), the other post's side from its remembered partners.
+        ``post`` may be new (not indexed yet): it then ranks below its equals, as the newest."""
+        mine = [(m.score, m.offer_id if post.kind == "want" else m.want_id) for m in found]
+        judged: list[tuple[Match, str | None]] = []
+        for m, me in zip(found, mine, strict=True):
+            other = me[1]
+            own_better = _better(mine, me)
+            own_side = (own_better, []) if post.kind == "want" else ([], own_better)
+            early = pair_verdict(
+                m.score,
+                *own_side,
+                threshold=threshold,
+                max_per_post=max_per_post,
+                runner_up_gap=runner_up_gap,
+            )
+            if early is not None:
+                # Decided on this post's side alone: the other's partners need not be found.
+                judged.append((m, early))
+                continue
+            as_partner = (m.score, post.id if post.id >= 0 else sys.maxsize)
+            theirs = [p for p in self.partners(other) if p[1] != post.id]
+            theirs = sorted([*theirs, as_partner], key=_partner_order)
+            other_better = _better(theirs, as_partner)
+            want_better, offer_better = (
+                (own_better, other_better) if post.kind == "want" else (other_better, own_better)
+            )
+            verdict = pair_verdict(
+                m.score,
+                want_better,
+                offer_better,
+                threshold=threshold,
+                max_per_post=max_per_post,
+                runner_up_gap=runner_up_gap,
+            )
+            judged.append((m, verdict))
+        return judged
+
+    def find_partners(self, post_id: int) -> None:
+        """Work out an indexed post's partners and add it to theirs: for a post added without
+        its matches (from another process), so the lists already known still see it."""
+        entry = self._entries.get(post_id)
+        if entry is not None and self._partners:
+            self.note_partners(
+                post_id, self.matches_for(entry.post, threshold=1, limit=_PARTNERS_KEPT)
+            )
+
+    def forget_partners(self) -> None:
+        """Drop every remembered partner list (after a large change they are worked out again
+        as they are needed, which is cheaper than keeping them up to date one post at a time)."""
+        self._partners.clear()
+        self._listed_in.clear()
+
+    def _remember_partners(self, post_id: int, partners: list[Partner]) -> None:
+        self._partners[post_id] = partners
+        for _points, other in partners:
+            self._listed_in.setdefault(other, set()).add(post_id)
+
+    def _forget_partners(self, post_id: int) -> None:
+        """A post goes (or changes): drop its list and every list that names it."""
+        self._partners.pop(post_id, None)
+        for listing in self._listed_in.pop(post_id, ()):
+            self._partners.pop(listing, None)
 
     # -- internals --
 
@@ -359,7 +482,7 @@ class MatchIndex:
             entry.generation = self._generation
         return entry.total
 
-    def _candidates(self, entry: _Entry) -> list[int]:
+    def _candidates(self, entry: _Entry, limit: int = _MAX_CANDIDATES) -> list[int]:
         """Posts of the other kind sharing a not-too-common term, best cheap overlap first."""
         other_kind = "offer" if entry.post.kind == "want" else "want"
         postings = self._postings[other_kind]
@@ -391,16 +514,27 @@ class MatchIndex:
             else:
                 for post_id in ids:  # type: ignore[union-attr]
                     overlap[post_id] = get(post_id, 0.0) + weight
-            if not closed and len(overlap) >= _MAX_CANDIDATES and remaining > 0:
+            if not closed and len(overlap) >= limit and remaining > 0:
                 # Strictly ahead, so no newcomer could even tie the last place.
-                last = heapq.nlargest(_MAX_CANDIDATES, overlap.values())[-1]
+                last = heapq.nlargest(limit, overlap.values())[-1]
                 closed = last > remaining
-        if len(overlap) <= _MAX_CANDIDATES:
+        if len(overlap) <= limit:
             return list(overlap)
         # Ties go to the older post, as before; comparing plain tuples keeps this in C.
         ranked = zip(overlap.values(), map(neg, overlap), strict=True)
-        best = heapq.nlargest(_MAX_CANDIDATES, ranked)
+        best = heapq.nlargest(limit, ranked)
         return [-negative for _weight, negative in best]
+
+
+def _partner_order(partner: Partner) -> tuple[int, int]:
+    """Best first: higher score, then the older (lower) id."""
+    return (-partner[0], partner[1])
+
+
+def _better(partners: list[Partner], this: Partner) -> list[int]:
+    """The scores of the partners that rank above ``this`` one (``partners`` best first)."""
+    key = _partner_order(this)
+    return [p[0] for p in partners if p != this and _partner_order(p) < key]
 
 
 def _pair(post: PostForMatching, other: PostForMatching) -> tuple[int, int]:

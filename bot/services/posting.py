@@ -232,7 +232,7 @@ def publish_post(
         if asked is not None and asked not in made:
             made.append(asked)
     candidates = _candidates(session, post, weaker, made)
-    after_commit(session, lambda: matcher.add(post))
+    after_commit(session, lambda: matcher.add(post, strong + weaker))
     return PublishResult(post, made, candidates[:MAX_CANDIDATES_SHOWN], matched)
 
 

@@ -77,6 +77,12 @@ HELP: dict[str, str] = {
         "• `/km-admin audit [how many] @someone` or `audit [how many] <action>`: only one "
         "person's, or one kind (e.g. `audit 50 post.remove`)"
     ),
+    "why": (
+        "*Why (not) introduced*\n"
+        "• `/km-admin why WANT OFFER`: the score of a want and an offer (by their numbers), the "
+        "terms they share, and whether kmbot introduces them, and if not, why not (e.g. "
+        "`/km-admin why 12 34`)"
+    ),
 }
 
 
@@ -88,7 +94,7 @@ def overview_help() -> str:
             "• `facilitators` list, add, remove",
             "• `councils` add, rename, merge",
             "• `remove` / `restore` a post (moderation)",
-            "• `introduce` a want and an offer",
+            "• `introduce` a want and an offer; `why` they were (not) introduced",
             "• `communities` list, add, pause, resume, remove, nudge; `prompts` list, add, remove",
             "• `stats`, `export` (CSV), `report` (chart), `audit`",
             "Add `help` after any of them for details, e.g. `/km-admin councils help`.",

@@ -18,7 +18,7 @@ from bot.kernel.errors import KmbotError
 from bot.kernel.text import escape, truncate
 from bot.slack import admin as admin_messages
 from bot.slack import ids
-from handlers.admin import communities, people, reports
+from handlers.admin import communities, people, reports, why
 from handlers.admin.request import Request, Subcommand, split
 from handlers.common import HELP_WORDS, actor
 
@@ -43,6 +43,7 @@ SUBCOMMANDS: dict[str, tuple[str, Subcommand]] = {
     "export": ("export", reports.export),
     "report": ("report", reports.report),
     "audit": ("audit", reports.audit),
+    "why": ("why", why.why),
 }
 
 

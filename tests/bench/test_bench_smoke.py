@@ -85,3 +85,25 @@ def test_requests_bench_prints_kmbot_beside_bare_bolt_app() -> None:
         assert acked == stored == confirmed and int(acked) > 0
         assert (dupes, lost, duplicated, no_card) == ("0", "0", "0", "0")
     assert "Totals for kmbot: lost 0, duplicated 0, refused 0, unconfirmed 0" in out
+
+
+def test_eval_matching_prints_batch_and_live_paths_beside_the_baseline_for_each_set() -> None:
+    out = run_bench("eval_matching.py", "--orders", "1", "--sets", "eval,heldout")
+    for heading in ("eval (tuned on)", "heldout (held out, never tuned on)"):
+        assert heading in out
+    assert out.count("engine, batch (kmbot matches)") == 2
+    assert out.count("engine, live, mean of 1 orders") == 2
+    assert out.count("engine, live, worst order") == 2
+    assert out.count("(best)") == 2 and "token_set_ratio >=" in out
+
+
+def test_eval_matching_refuses_an_unknown_set() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "eval_matching.py"), "--sets", "mine"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "unknown set mine" in done.stderr

@@ -62,6 +62,22 @@ def test_import_then_matches_json_follows_the_contract(tmp_path: Path) -> None:
     assert ("Kent County Council", "Devon County Council") in pairs
 
 
+def test_matches_explain_says_why_a_pair_is_or_is_not_introduced(tmp_path: Path) -> None:
+    assert run(["import", str(FIXTURES / "good.csv")], tmp_path).returncode == 0
+    pair = json.loads(run(["matches", "--json"], tmp_path).stdout)[0]
+    want, offer = pair["want"], pair["offer"]
+    res = run(["matches", "--explain", str(offer["id"]), str(want["id"])], tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert f"Want #{want['id']} ({want['council']}): {want['text']}" in res.stdout
+    assert f"Score {pair['score']} (threshold 36). Why: " in res.stdout
+    assert "Introduced: the score clears the threshold" in res.stdout
+    bad = run(["matches", "--explain", str(want["id"]), "999"], tmp_path)
+    assert bad.returncode == 2 and "There is no post #999." in bad.stderr
+    words = run(["matches", "--explain", "one", "two"], tmp_path)
+    assert words.returncode == 2 and "by their post numbers" in words.stderr
+    assert "Traceback" not in bad.stderr + words.stderr
+
+
 def test_reimporting_the_same_file_adds_nothing(tmp_path: Path) -> None:
     assert run(["import", str(FIXTURES / "good.csv")], tmp_path).returncode == 0
     res = run(["import", str(FIXTURES / "good.csv")], tmp_path)
