@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -223,13 +224,7 @@ class LiveMatchIndex:
                     already_introduced=pairs,
                 )
             # As in all_matches: each pair judged from both sides.
-            found = self.index.matches_for(
-                probe,
-                threshold=self.candidate_threshold,
-                limit=self.max_intros + 6,
-                already_introduced=pairs,
-            )
-            strong = [m for m, verdict in self._judged(probe, found) if verdict is None]
+            _found, strong = self._search(probe, pairs)
         return strong[: self.max_intros if limit is None else limit]
 
     def explain(self, want_id: int, offer_id: int) -> Explanation | None:
@@ -263,21 +258,29 @@ class LiveMatchIndex:
         introduce, and the weaker candidates behind them. Each pair is judged from both sides
         (``MatchIndex.judge``), as ``all_matches`` judges it."""
         with self._lock:
-            found = self.index.matches_for(
-                probe, threshold=self.candidate_threshold, limit=self.max_intros + 6
-            )
-            judged = self._judged(probe, found)
-        strong = [m for m, verdict in judged if verdict is None][: self.max_intros]
+            found, strong = self._search(probe)
+        strong = strong[: self.max_intros]
         return strong, [m for m in found if m not in strong]
 
-    def _judged(self, probe: PostForMatching, found: list[Match]) -> list[tuple[Match, str | None]]:
-        return self.index.judge(
+    def _search(
+        self, probe: PostForMatching, introduced: Collection[tuple[int, int]] = ()
+    ) -> tuple[list[Match], list[Match]]:
+        """A post's candidates (best first) and, among them, those the rule introduces (call
+        with the lock held)."""
+        found = self.index.matches_for(
+            probe,
+            threshold=self.candidate_threshold,
+            limit=self.max_intros + 6,
+            already_introduced=introduced,
+        )
+        judged = self.index.judge(
             probe,
             found,
             threshold=self.intro_threshold,
             max_per_post=self.max_intros,
             runner_up_gap=DEFAULT_RUNNER_UP_GAP,
         )
+        return found, [m for m, verdict in judged if verdict is None]
 
     def all_matches(self, session: Session) -> list[Match]:
         """Every introduction the bot would make over the open posts, as things stand."""

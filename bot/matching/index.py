@@ -249,9 +249,7 @@ class MatchIndex:
         found = self.matches_for(
             entry.post, threshold=1, limit=_PARTNERS_KEPT, candidates=_PARTNER_CANDIDATES
         )
-        partners = [
-            (m.score, m.offer_id if entry.post.kind == "want" else m.want_id) for m in found
-        ]
+        partners = [(m.score, _other(m, entry.post.kind)) for m in found]
         self._remember_partners(post_id, partners)
         return partners
 
@@ -263,7 +261,7 @@ class MatchIndex:
         kind = self._entries[post_id].post.kind
         own: list[Partner] = []
         for m in found:
-            other = m.offer_id if kind == "want" else m.want_id
+            other = _other(m, kind)
             if other not in self._entries:
                 continue
             own.append((m.score, other))
@@ -285,7 +283,7 @@ class MatchIndex:
         """``pair_verdict`` for each of a post's matches (``found``, best first, as
         ``matches_for`` returns them), the other post's side from its remembered partners.
         ``post`` may be new (not indexed yet): it then ranks below its equals, as the newest."""
-        mine = [(m.score, m.offer_id if post.kind == "want" else m.want_id) for m in found]
+        mine = [(m.score, _other(m, post.kind)) for m in found]
         judged: list[tuple[Match, str | None]] = []
         for m, me in zip(found, mine, strict=True):
             other = me[1]
@@ -524,6 +522,11 @@ class MatchIndex:
         ranked = zip(overlap.values(), map(neg, overlap), strict=True)
         best = heapq.nlargest(limit, ranked)
         return [-negative for _weight, negative in best]
+
+
+def _other(match: Match, kind: str) -> int:
+    """The id of the post a match pairs with a post of this kind."""
+    return match.offer_id if kind == "want" else match.want_id
 
 
 def _partner_order(partner: Partner) -> tuple[int, int]:

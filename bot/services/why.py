@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.kernel.errors import InvalidInput, NotFound
@@ -13,6 +13,7 @@ from bot.kernel.text import escape as _escape
 from bot.kernel.text import truncate
 from bot.kernel.vocabulary import PostKind, PostStatus
 from bot.live_index import LiveMatchIndex
+from bot.slack.kit import date_text
 from storage.models import Introduction, Post
 
 USAGE = "Name a want and an offer by their post numbers, e.g. 12 34."
@@ -55,16 +56,11 @@ def explain_introduction(
             select(Introduction).where(
                 Introduction.want_id == want.id, Introduction.offer_id == offer.id
             )
-        ) or session.scalar(
-            select(Introduction).where(
-                or_(Introduction.want_id == want.id, Introduction.want_id == offer.id),
-                Introduction.offer_id.in_([want.id, offer.id]),
-            )
         )
         if made is not None:
             how = "by a facilitator" if made.manual else f"with score {made.score}"
             reasons = f" Why: {escape(', '.join(made.reasons))}." if made.reasons else ""
-            lines.append(f"They were introduced on {made.created_at:%-d %B %Y} {how}.{reasons}")
+            lines.append(f"They were introduced on {date_text(made.created_at)} {how}.{reasons}")
         closed = [p for p in (want, offer) if p.status != PostStatus.OPEN]
         if closed:
             for post in closed:

@@ -22,7 +22,7 @@ def test_why_explains_an_introduction_and_a_pair_that_was_not_introduced(
     made = admin(slack, "why 2 1")
     assert "*Want #2* (London Borough of Lewisham)" in made
     assert "*Offer #1* (Devon County Council)" in made
-    assert "They were introduced on" in made
+    assert "They were introduced on 16 Jun 2027 with score" in made
     assert "Why: information asset register" in made
     assert "Introduced: the score clears the threshold" in made
 
