@@ -15,15 +15,22 @@ from bot.live_index import LiveMatchIndex
 from bot.matching import Glossary, GlossaryError
 from bot.outbox.delivery import Deliverer, make_client
 from bot.reference.councils import CouncilDirectory
+from bot.reports.outputs import classifier as service_area_classifier
 from bot.runtime.intake import IntakeDesk, IntakeProcessor, IntakeRoutes
 from bot.services.admin.service import AdminService
+from bot.services.away import AwayService
 from bot.services.closing import ClosingService
 from bot.services.context import ServiceContext
+from bot.services.editing import EditingService
+from bot.services.flags import ReportService
+from bot.services.followups import FollowUpService
 from bot.services.introductions import IntroductionService
 from bot.services.membership import MembershipService
 from bot.services.posting import PostingService
 from bot.services.privacy import PrivacyService
 from bot.services.search import BrowsingService
+from bot.services.sessions import SessionService
+from bot.services.welcome import WelcomeService
 from storage import db
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,12 @@ class Container:
     browsing: BrowsingService
     privacy: PrivacyService
     admin: AdminService
+    sessions: SessionService
+    editing: EditingService
+    reports: ReportService
+    follow_ups: FollowUpService
+    away: AwayService
+    welcomes: WelcomeService
 
     def read_session(self) -> Session:
         """A session for reads only (on SQLite it takes no write lock)."""
@@ -165,7 +178,15 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         browsing=BrowsingService(context),
         privacy=PrivacyService(context),
         admin=AdminService(context),
+        sessions=SessionService(context),
+        editing=EditingService(context),
+        reports=ReportService(context),
+        follow_ups=FollowUpService(context),
+        away=AwayService(context),
+        welcomes=WelcomeService(context),
     )
+    # Built once per process, before any post needs it (not inside a publishing transaction).
+    service_area_classifier()
     # Cards and confirmations a round of posting owes go out straight after it.
     container.intake.after_work = lambda: container.deliverer.kick()
     return container

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from bot.container import Container
     from bot.outbox.delivery import Deliverer, DeliveryReport
+    from bot.services.followups import FollowUpRun
     from bot.services.nudges import NudgeOutcome
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 30.0  # how soon a facilitator's change (or a due slot) is acted on
 DELIVER_SECONDS = 5.0
 FRESHNESS_SECONDS = 3600.0
+SESSION_SECONDS = 10.0  # how late a live session's outputs may come after its end
 
 
 @dataclass
@@ -39,6 +41,11 @@ class WorkReport:
     missed_introductions: int = 0
     purged: int = 0
     delivery: DeliveryReport | None = None
+    sessions_ended: int = 0  # live marketplace sessions closed by the timer
+    # Follow-ups and away
+    follow_ups: FollowUpRun | None = None
+    released_introductions: int = 0  # held while someone was away, made on their return
+    dropped_introductions: int = 0  # held, but a post closed meanwhile: never made
 
 
 class Worker:
@@ -75,6 +82,38 @@ class Worker:
             self.deliver(report)
         return report
 
+    # Live marketplace sessions
+    def sessions(self, report: WorkReport | None = None) -> WorkReport:
+        """End every live marketplace session whose time is up: its outputs and DMs are owed."""
+        from bot.services.sessions import end_due_sessions
+
+        report = report or WorkReport()
+        report.sessions_ended = end_due_sessions(self.container.session_factory, now=self.clock())
+        if report.sessions_ended:
+            self.deliver(report)
+        return report
+
+    # Follow-ups and away
+    def follow_ups(self, report: WorkReport | None = None) -> WorkReport:
+        """Make the introductions held for members now back, then owe the follow-ups due."""
+        from bot.services.away import release_returned
+        from bot.services.followups import send_follow_ups
+
+        report = report or WorkReport()
+        now = self.clock()
+        factory = self.container.session_factory
+        try:
+            release = release_returned(factory, settings=self.settings, now=now)
+        except Exception:  # held introductions never hold up the follow-ups: the next run retries
+            logger.exception("Releasing held introductions failed")
+        else:
+            report.released_introductions = release.made
+            report.dropped_introductions = release.dropped
+        report.follow_ups = send_follow_ups(factory, settings=self.settings, now=now)
+        if report.released_introductions or report.follow_ups.messages:
+            self.deliver(report)
+        return report
+
     def freshness(self, report: WorkReport | None = None) -> WorkReport:
         """Expiry reminders, then expiry, then purging closed posts past the retention period."""
         from bot.services.reminders import expire_posts, send_expiry_reminders
@@ -101,6 +140,8 @@ class Worker:
         report = WorkReport()
         self.freshness(report)
         self.tick(report)
+        self.sessions(report)
+        self.follow_ups(report)
         self.deliver(report)
         return report
 
@@ -122,30 +163,22 @@ class Worker:
             "misfire_grace_time": 60,
             "next_run_time": start,
         }
-        scheduler.add_job(
-            self._job(self.tick),
-            "interval",
-            seconds=tick_seconds,
-            id="nudges",
-            name="nudges and digest",
-            **common,
+        jobs: tuple[tuple[Callable[[], WorkReport], float, str, str], ...] = (
+            (self.tick, tick_seconds, "nudges", "nudges and digest"),
+            (self.deliver, deliver_seconds, "deliver", "outbox sweep"),
+            (self.sessions, SESSION_SECONDS, "sessions", "live marketplace sessions' timers"),
+            (
+                self.follow_ups,
+                freshness_seconds,
+                "follow_ups",
+                "introductions held while away, and follow-ups",
+            ),
+            (self.freshness, freshness_seconds, "freshness", "expiry reminders and expiry"),
         )
-        scheduler.add_job(
-            self._job(self.deliver),
-            "interval",
-            seconds=deliver_seconds,
-            id="deliver",
-            name="outbox sweep",
-            **common,
-        )
-        scheduler.add_job(
-            self._job(self.freshness),
-            "interval",
-            seconds=freshness_seconds,
-            id="freshness",
-            name="expiry reminders and expiry",
-            **common,
-        )
+        for step, seconds, job_id, name in jobs:
+            scheduler.add_job(
+                self._job(step), "interval", seconds=seconds, id=job_id, name=name, **common
+            )
         return scheduler
 
     @staticmethod

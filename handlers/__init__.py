@@ -10,15 +10,39 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.container import Container
-from handlers import admin, home, interactions, km, posting, privacy, reminders
+from handlers import (
+    admin,
+    away,
+    browse,
+    editing,
+    followups,
+    home,
+    interactions,
+    km,
+    posting,
+    privacy,
+    reminders,
+    shortcuts,
+    welcome,
+)
 
 
 def register_all(app: App, container: Container) -> None:
     """Register every listener; ``/km`` gets ``join`` from posting and its personal-data
     subcommands from privacy, passed in explicitly."""
     post = posting.register(app, container)
-    km.register(app, container, {"join": post.join_command, **privacy.subcommands(container)})
+    away_subcommands = away.register(app, container)  # /km away, /km back and App Home's
+    km.register(
+        app,
+        container,
+        {"join": post.join_command, **privacy.subcommands(container), **away_subcommands},
+    )
     interactions.register(app, container)
     reminders.register(app, container)
     home.register(app, container)
     admin.register(app, container)
+    followups.register(app, container)  # "We're still talking"
+    welcome.register(app, container)  # member_joined_channel
+    shortcuts.register(app, container)  # post from a message, report a card
+    editing.register(app, container)  # edit one's own post
+    browse.register(app, container)  # App Home's browse list

@@ -1,4 +1,4 @@
-"""App Home: a member's posts and introductions."""
+"""App Home: a member's posts and introductions, and the marketplace to browse."""
 
 from __future__ import annotations
 

@@ -12,12 +12,21 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.container import Container
-from bot.kernel.errors import InvalidInput, KmbotError, NeedsCouncil, NotFound
+from bot.kernel.errors import InvalidInput, KmbotError, NotFound
 from bot.kernel.text import escape
 from bot.kernel.vocabulary import PostStatus
 from bot.services.closing import check_days_saved
 from bot.slack import ids, modals
-from handlers.common import actor, button_value, input_value, kick, post_id_from, refresh_home
+from bot.slack.welcome import help_done
+from handlers.common import (
+    actor,
+    button_value,
+    help_with,
+    input_value,
+    kick,
+    post_id_from,
+    refresh_home,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +69,15 @@ class Interactions:
             self._refuse(respond, str(exc))
             return
         kick(self.container)
-        thanks = (
-            "Thanks — marked useful. Do tell the network what it saved when your want is fulfilled."
-            if useful
-            else "Thanks — marked not a fit."
-        )
+        if not useful:
+            thanks = "Thanks — marked not a fit."
+        elif view.want.author_slack_id == user_id:
+            thanks = (
+                "Thanks — marked useful. Do tell the network what it saved when your want is "
+                "fulfilled."
+            )
+        else:
+            thanks = "Thanks — marked useful."
         respond(text=thanks, response_type="ephemeral", replace_original=False)
         logger.info("Introduction %s answered %s by %s", view.id, view.status, user_id)
         refresh_home(self.container, client, user_id, team_id)
@@ -74,39 +87,21 @@ class Interactions:
         """ "I can help" on a want's card or a nudge, or "I'm interested" on an offer's card."""
         ack()
         post_id = post_id_from(button_value(body))
-        team_id, user_id = actor(body)
         if post_id is None:
             self._refuse(respond, "That button is out of date.")
             return
         try:
-            answer = self.container.introductions.offer_help(team_id, user_id, post_id)
-        except NeedsCouncil:
-            # Not joined yet: posting from the modal will ask for their council first.
-            kind = self.container.introductions.kind_answering(post_id)
-            self._open_help_modal(body, client, post_id, kind)
-            return
+            done = help_with(self.container, client, body, post_id)
         except KmbotError as exc:
             self._refuse(respond, str(exc))
             return
-        made = answer.introduced
-        if made is None:
-            # Nothing to introduce them with yet: ask for the offer (or want) itself.
-            self._open_help_modal(body, client, post_id, answer.post_to_make)
-            return
-        kick(self.container)
+        if done is None:
+            return  # the post form is open
+        made, held = done
         respond(
-            text=f"Done — I've introduced {made.want.label} and {made.offer.label} in the "
-            f"card's thread.",
+            text=help_done(made.want.label, made.offer.label, held=held, where="the card's thread"),
             response_type="ephemeral",
             replace_original=False,
-        )
-
-    def _open_help_modal(
-        self, body: dict[str, Any], client: WebClient, post_id: int, kind: str
-    ) -> None:
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=modals.post_modal(kind, private_metadata=f"{kind}:help:{post_id}"),
         )
 
     # ------------------------------------------------------------ closing
@@ -168,9 +163,10 @@ class Interactions:
     def outcome_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
     ) -> None:
-        """The outcome modal: days saved and a note."""
+        """The outcome modal: days saved, a note, and whether the note may be shared."""
         raw_days = (input_value(view, ids.BLK_DAYS, ids.ACT_DAYS) or "").strip()
         note = input_value(view, ids.BLK_NOTE, ids.ACT_NOTE)
+        share_note = modals.SHARE_NOTE in ticked(view, ids.BLK_SHARE_NOTE, ids.ACT_SHARE_NOTE)
         days: float | None = None
         if raw_days:
             try:
@@ -191,7 +187,9 @@ class Interactions:
         if post_id is None:
             return
         try:
-            self.container.closing.record_outcome(team_id, user_id, post_id, days=days, note=note)
+            self.container.closing.record_outcome(
+                team_id, user_id, post_id, days=days, note=note, share_note=share_note
+            )
         except KmbotError as exc:
             logger.info("Outcome not recorded: %s", exc)
 
@@ -200,6 +198,12 @@ class Interactions:
         ack()
         kind = button_value(body) if button_value(body) in ("want", "offer") else "want"
         client.views_open(trigger_id=body["trigger_id"], view=modals.post_modal(kind))
+
+
+def ticked(view: dict[str, Any], block_id: str, action_id: str) -> set[str]:
+    """The values of the boxes ticked in one checkboxes input of a submitted modal."""
+    element = (view.get("state") or {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    return {str(o.get("value")) for o in element.get("selected_options") or []}
 
 
 def register(app: App, container: Container) -> None:

@@ -21,23 +21,19 @@ from bot.slack import posts as post_messages
 from bot.slack.kit import notice
 from handlers.common import (
     HELP_WORDS,
+    PostForm,
     actor,
+    form_errors,
     input_value,
     kick,
     process_soon,
     profile,
     refresh_home,
+    reply,
 )
 
 logger = logging.getLogger(__name__)
 
-# Which block of the post modal shows a problem with each field.
-_FIELD_BLOCKS = {
-    "text": ids.BLK_TEXT,
-    "link": ids.BLK_LINK,
-    "area": ids.BLK_AREA,
-    "purpose": ids.BLK_PURPOSE,
-}
 # Stored work (bot.runtime.intake): a /want or /offer with text, and a checked post form.
 JOB_COMMAND = "post_command"
 JOB_FORM = "post_form"
@@ -161,13 +157,13 @@ class Posting:
     def publish_form(self, ticket: Ticket) -> None:
         """A stored post form, checked before its ack: publish it (in the posting process)."""
         body = ticket.body
-        view = body.get("view") or {}
+        form = PostForm.of(body.get("view") or {})
         team_id, user_id = actor(body)
-        kind, help_for = _form_kind(view)
         try:
-            new = self.container.posting.draft(kind, **_form_fields(view))
+            new = self.container.posting.draft(form.kind, **form.fields)
         except KmbotError:
             return  # the form showed the problem and was never closed
+        help_for = form.about(modals.HELP)
         self._publish(new, team_id, user_id, self.client, help_for=help_for, ticket=ticket)
 
     def give_up(self, ticket: Ticket, error: str) -> None:
@@ -300,7 +296,7 @@ class Posting:
                 team_id, user_id, picked=picked, typed=typed, role=role, name=name, email=email
             )
         except KmbotError as exc:
-            self._tell(None, user_id, str(exc))
+            reply(container, None, user_id, str(exc))
             return
         self._publish_kept(joined.kept, team_id, user_id, client)
         kick(container)
@@ -342,18 +338,14 @@ class Posting:
         context: BoltContext,
     ) -> None:
         """The want/offer modal: check it, store it for the posting work, close it."""
-        kind, help_for = _form_kind(view)
+        form = PostForm.of(view)
         container = self.container
         team_id, user_id = actor(body)
         try:
-            new = container.posting.draft(kind, **_form_fields(view))
-            container.posting.check_room(team_id, user_id, kind)
-        except InvalidInput as exc:
-            block = _FIELD_BLOCKS.get(exc.field or "text", ids.BLK_TEXT)
-            ack(response_action="errors", errors={block: str(exc)})
-            return
-        except PostLimitReached as exc:
-            ack(response_action="errors", errors={ids.BLK_TEXT: str(exc)})
+            new = container.posting.draft(form.kind, **form.fields)
+            container.posting.check_room(team_id, user_id, form.kind)
+        except (InvalidInput, PostLimitReached) as exc:
+            ack(response_action="errors", errors=form_errors(exc))
             return
         if not self._joined(team_id, user_id, client):
             container.posting.keep_until_joined(team_id, user_id, new)
@@ -367,16 +359,7 @@ class Posting:
             process_soon(container)
             return
         ack()  # not a stored request (Socket Mode without a key): publish here
-        self._publish(new, team_id, user_id, client, help_for=help_for)
-
-    # ------------------------------------------------------------ replies
-    def _tell(self, respond: Respond | None, user_id: str, text: str) -> None:
-        message = notice(escape(text))
-        if respond is not None:
-            respond(**message, response_type="ephemeral", replace_original=False)
-            return
-        self.container.posting.tell(user_id, message)
-        kick(self.container)
+        self._publish(new, team_id, user_id, client, help_for=form.about(modals.HELP))
 
 
 def command_kind(body: dict[str, Any]) -> str:
@@ -390,28 +373,6 @@ def _has_post_text(body: dict[str, Any]) -> bool:
         return False
     text = str(body.get("text") or "").strip()
     return bool(text) and text.lower() not in HELP_WORDS
-
-
-def _form_kind(view: dict[str, Any]) -> tuple[PostKind, int | None]:
-    """The kind of post a form is for, and the post it answers ("I can help"), if any."""
-    meta = (view.get("private_metadata") or "want").split(":")
-    kind = PostKind.OFFER if meta[0] == "offer" else PostKind.WANT
-    help_for = (
-        int(meta[2])
-        if len(meta) == 3 and meta[1] == "help" and meta[2].isascii() and meta[2].isdigit()
-        else None
-    )
-    return kind, help_for
-
-
-def _form_fields(view: dict[str, Any]) -> dict[str, Any]:
-    """What the member filled in on the post form."""
-    return {
-        "text": input_value(view, ids.BLK_TEXT, ids.ACT_TEXT) or "",
-        "area": input_value(view, ids.BLK_AREA, ids.ACT_AREA),
-        "purpose": input_value(view, ids.BLK_PURPOSE, ids.ACT_PURPOSE),
-        "link": input_value(view, ids.BLK_LINK, ids.ACT_LINK),
-    }
 
 
 def register(app: App, container: Container) -> Posting:

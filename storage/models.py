@@ -40,6 +40,7 @@ __all__ = [
     "IntakeRequest",
     "Introduction",
     "IntroductionStatus",
+    "MarketSession",
     "Member",
     "NudgePrompt",
     "NudgeRun",
@@ -140,6 +141,9 @@ class Member(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.PRACTITIONER)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Away and follow-ups (migration 0008)
+    away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     council: Mapped[Council | None] = relationship(back_populates="members")
     posts: Mapped[list[Post]] = relationship(back_populates="member")
@@ -190,6 +194,10 @@ class Post(Base):
     card_ts: Mapped[str | None] = mapped_column(String(32))
     # Bumped on every change so each web process can bring its match index up to date.
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Live marketplace sessions and outputs
+    # The live session the post was made in, if any; its LGSL service area (top-level function).
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("market_sessions.id"), index=True)
+    service_area: Mapped[str | None] = mapped_column(String(80), index=True)
 
     member: Mapped[Member | None] = relationship(back_populates="posts")
     council: Mapped[Council] = relationship()
@@ -216,6 +224,14 @@ class Introduction(Base):
     message_channel: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Follow-ups and away (migration 0008)
+    # Held: made while a party was away; its message is owed when they are back.
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_ups: Mapped[int] = mapped_column(Integer, default=0)
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    follow_up_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    still_talking_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    no_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     want: Mapped[Post] = relationship(foreign_keys=[want_id])
     offer: Mapped[Post] = relationship(foreign_keys=[offer_id])
@@ -233,8 +249,31 @@ class Outcome(Base):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Outcome notes shared with sponsors (migration 0009)
+    # The member agreed that the note may be shown to sponsors (never shared by default).
+    share_note: Mapped[bool] = mapped_column(Boolean, default=False)
 
     post: Mapped[Post] = relationship()
+
+
+# Live marketplace sessions
+class MarketSession(Base):
+    """A timed, live wants-and-offers session in a channel, with a board updated in place."""
+
+    __tablename__ = "market_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set once, when the session is closed (by a facilitator or the timer): the outputs are owed.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The board's announcement (its outbox row); its updates are that row's chat.update children.
+    # use_alter: outbox, posts and sessions refer to each other in a cycle
+    board_outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox.id", ondelete="SET NULL", use_alter=True)
+    )
 
 
 class CommunityOfPractice(Base):

@@ -233,8 +233,8 @@ class SlackDriver:
         }
         return self.interaction(payload)
 
-    def home_opened(self, user: str) -> BoltResponse:
-        """The app_home_opened event."""
+    def event(self, event: dict[str, Any]) -> BoltResponse:
+        """An Events API callback carrying ``event`` (given its ``event_ts``), as Slack posts it."""
         body = json.dumps(
             {
                 "token": "legacy",
@@ -243,17 +243,17 @@ class SlackDriver:
                 "type": "event_callback",
                 "event_id": f"Ev{time.time_ns()}",
                 "event_time": int(time.time()),
-                "event": {
-                    "type": "app_home_opened",
-                    "user": user,
-                    "channel": "D0HOME",
-                    "tab": "home",
-                    "event_ts": f"{time.time():.6f}",
-                },
+                "event": {**event, "event_ts": f"{time.time():.6f}"},
                 "authorizations": [{"team_id": TEAM_ID, "user_id": "UKMBOT", "is_bot": True}],
             }
         )
         return self.send(body, "application/json")
+
+    def home_opened(self, user: str) -> BoltResponse:
+        """The app_home_opened event."""
+        return self.event(
+            {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+        )
 
     # ------------------------------------------------------------ waiting
     def settle(self, timeout: float = 10.0) -> None:

@@ -64,3 +64,51 @@ def test_readme_setup_section_names_every_command_and_scope() -> None:
     ):
         assert var in section
     assert re.search(r"`/slack/events`", section) and "/healthz" in section
+
+
+# ---- shortcuts ----
+
+
+def test_shortcuts_are_the_ones_the_app_handles() -> None:
+    from slack_bolt.request import BoltRequest
+
+    from bot.app import create_app
+    from bot.container import build_container
+    from bot.kernel.settings import Settings
+
+    shortcuts = MANIFEST["features"]["shortcuts"]
+    declared = {(s["callback_id"], s["type"]) for s in shortcuts}
+    assert declared == {
+        (ids.SC_POST_FROM_MESSAGE, "message"),
+        (ids.SC_POST_GLOBAL, "global"),
+        (ids.SC_REPORT, "message"),
+    }
+    for s in shortcuts:
+        # Slack's limits: a name of at most 24 characters, a description of at most 150.
+        assert 0 < len(s["name"]) <= 24 and 0 < len(s["description"]) <= 150, s
+    # The app has a listener for each: a shortcut body of each callback id finds one.
+    settings = Settings(database_url="sqlite://", slack_signing_secret="x", slack_bot_token="x")
+    container = build_container(settings)
+    try:
+        app = create_app(settings, container)
+        handled = set()
+        for listener in app._listeners:  # Bolt keeps its listeners here
+            for callback_id, kind in declared:
+                body = {
+                    "type": "message_action" if kind == "message" else "shortcut",
+                    "callback_id": callback_id,
+                }
+                request = BoltRequest(body=body, mode="socket_mode")
+                if all(m.matches(request, None) for m in listener.matchers):  # type: ignore[arg-type]
+                    handled.add(callback_id)
+        assert handled == {callback_id for callback_id, _ in declared}
+    finally:
+        container.close()
+
+
+def test_the_sandbox_offers_the_manifests_shortcuts() -> None:
+    from bot.devtools.sandbox.server import SHORTCUTS
+
+    offered = sorted((s["callback_id"], s["type"], s["name"]) for s in SHORTCUTS)
+    declared = [(s["callback_id"], s["type"], s["name"]) for s in MANIFEST["features"]["shortcuts"]]
+    assert offered == sorted(declared)

@@ -1,4 +1,4 @@
-"""Facilitator commands for ``kmbot``: facilitators, statistics and CSV exports."""
+"""Facilitator commands for ``kmbot``: facilitators, statistics, outputs and CSV exports."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     container = _container(settings)
     try:
         with container.session_factory() as session:
-            found = stats.collect(session)
+            found = stats.collect(session, now=container.clock())
     finally:
         container.close()
     if args.json:
@@ -86,6 +86,38 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         out.write("\n")
     else:
         out.write(stats.render(found, markdown=False) + "\n")
+    return 0
+
+
+# The marketplace's outputs
+def cmd_outputs(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """kmbot outputs [quarter] [--json] [--csv FILE] [--chart FILE]"""
+    from bot.reports import outputs
+    from bot.reports.chart import outputs_png
+    from bot.reports.export import outputs_csv
+
+    container = _container(settings)
+    try:
+        now = container.clock()
+        try:
+            quarter = outputs.Quarter.parse(" ".join(args.quarter), now=now)
+        except KmbotError as exc:
+            raise CommandError(plain(str(exc))) from None
+        with container.session_factory() as session:
+            found = outputs.collect_outputs(session, quarter, now=now)
+    finally:
+        container.close()
+    for wanted, content in ((args.csv, outputs_csv), (args.chart, outputs_png)):
+        if wanted:
+            try:
+                Path(wanted).write_bytes(content(found))
+            except OSError as exc:
+                raise CommandError(f"Cannot write {wanted}: {exc.strerror}") from None
+    if args.json:
+        json.dump(found.as_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(outputs.render(found, markdown=False) + "\n")
     return 0
 
 
@@ -100,7 +132,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     try:
         with container.session_factory.begin() as session:
             try:
-                written = export_to(session, folder)
+                written = export_to(session, folder, now=container.clock())
             except OSError as exc:
                 raise CommandError(f"Cannot write to {folder}: {exc.strerror}") from None
             audit.record(
@@ -128,9 +160,19 @@ def add_commands(subparsers: Any) -> None:
     st = subparsers.add_parser("stats", help="the marketplace in numbers")
     st.add_argument("--json", action="store_true", help="print JSON")
     st.set_defaults(func=cmd_stats)
+    # The marketplace's outputs
+    op = subparsers.add_parser(
+        "outputs", help="a quarter's outputs: top areas, gaps by region, outcomes"
+    )
+    op.add_argument("quarter", nargs="*", help="e.g. Q3 2026 or 2026-Q3 (default: this one)")
+    op.add_argument("--json", action="store_true", help="print JSON")
+    op.add_argument("--csv", metavar="FILE", help="also write the outputs as CSV")
+    op.add_argument("--chart", metavar="FILE", help="also write the chart as PNG")
+    op.set_defaults(func=cmd_outputs)
 
     ex = subparsers.add_parser(
-        "export", help="write posts, introductions, outcomes and councils as CSV files"
+        "export",
+        help="write posts, introductions, outcomes, councils, sessions and outputs as CSV files",
     )
     ex.add_argument("--out", required=True, metavar="DIR", help="folder for the CSV files")
     ex.set_defaults(func=cmd_export)

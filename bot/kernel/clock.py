@@ -7,7 +7,7 @@ Times are kept in UTC. People read them in the UK's time (GMT in winter, BST in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
@@ -30,3 +30,8 @@ def uk_time(when: datetime, timezone: str = UK_TIMEZONE) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(ZoneInfo(timezone))
+
+
+def uk_midnight(day: date, timezone: str = UK_TIMEZONE) -> datetime:
+    """The instant (in UTC) a UK day begins: 1 July starts at 23:00 UTC on 30 June (BST)."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(timezone)).astimezone(UTC)

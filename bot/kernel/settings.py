@@ -67,6 +67,7 @@ class Settings:
     max_intros: int = 3
     max_post_length: int = 1000
     nudge_grace_minutes: int = 120
+    follow_up_days: int = 10  # KMBOT_FOLLOW_UP_DAYS: ask about an unanswered introduction
     glossary_file: str = ""
     timezone: str = "Europe/London"
     log_level: str = ""  # KMBOT_LOG_LEVEL; empty: each command's own default
@@ -104,6 +105,7 @@ class Settings:
             candidate_threshold=_int(env, "KMBOT_CANDIDATE_THRESHOLD", 0) if candidates else None,
             max_intros=_int(env, "KMBOT_MAX_INTROS", 3, minimum=1),
             nudge_grace_minutes=_int(env, "KMBOT_NUDGE_GRACE_MINUTES", 120, minimum=1),
+            follow_up_days=_follow_up_days(env),
             glossary_file=env.get("KMBOT_GLOSSARY", "").strip(),
             timezone=env.get("KMBOT_TIMEZONE", "").strip() or "Europe/London",
             log_level=_log_level(env.get("KMBOT_LOG_LEVEL", "")),
@@ -131,6 +133,14 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with some values changed (for tests and the sandbox)."""
         return replace(self, **changes)
+
+
+def _follow_up_days(env: Mapping[str, str]) -> int:
+    # A year at most: a follow-up after that would ask about an introduction nobody remembers.
+    days = _int(env, "KMBOT_FOLLOW_UP_DAYS", 10, minimum=1)
+    if days > 365:
+        raise ConfigError(f"KMBOT_FOLLOW_UP_DAYS must be at most 365, not {days}.")
+    return days
 
 
 def _log_level(raw: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Member, OutboxMessage, OutboxStatus, utcnow
@@ -56,6 +56,45 @@ def enqueue(
     session.add(msg)
     session.flush()
     return msg
+
+
+def owe_update(
+    session: Session,
+    parent: OutboxMessage,
+    payload: dict[str, Any],
+    *,
+    kind: str,
+    now: datetime,
+    introduction_id: int | None = None,
+) -> None:
+    """Owe Slack ``parent``'s message as ``payload`` shows it (a ``chat.update``).
+
+    Every update still waiting (none is on its way to Slack this moment) is given the news, so
+    an older one retried late never lands with older news. If none is waiting, or only ones
+    tried before (a sender whose claim ran out may still be sending the older news), a new
+    update follows them."""
+    attempts = session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.parent_id == parent.id,
+            OutboxMessage.method == "chat.update",
+            OutboxMessage.status == OutboxStatus.PENDING,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(payload=payload)
+        .returning(OutboxMessage.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if 0 in attempts:
+        return  # never tried: it goes with the news
+    enqueue(
+        session,
+        kind=kind,
+        method="chat.update",
+        parent=parent,
+        payload=payload,
+        introduction_id=introduction_id,
+    )
 
 
 def card_message(session: Session, post_id: int) -> OutboxMessage | None:

@@ -1,4 +1,5 @@
-"""CSV exports for facilitators: posts, introductions, outcomes and councils.
+"""CSV exports for facilitators: posts, introductions, outcomes, councils, live sessions and the
+marketplace's outputs (each quarter's top areas, gaps and outcomes).
 
 The headers below are part of the interface (facilitators keep spreadsheets built on them): add
 columns only at the end, never rename or reorder. Dates are ISO 8601 in UTC; empty cells mean
@@ -18,6 +19,16 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from bot.kernel.clock import utcnow
+from bot.reports.outputs import (
+    OUTPUT_HEADER,
+    Outputs,
+    collect_outputs,
+    output_rows,
+    quarters_since,
+    service_area_of,
+    session_summaries,
+)
 from storage.models import Council, Introduction, Member, Outcome, Post, PostKind, PostStatus
 
 POSTS_HEADER = (
@@ -36,6 +47,8 @@ POSTS_HEADER = (
     "expires_at",
     "closed_at",
     "removed_reason",
+    "session_id",  # the live marketplace session it was posted in, if any
+    "service_area",  # the LGSL service area it is about, if one stands out
 )
 INTRODUCTIONS_HEADER = (
     "id",
@@ -58,6 +71,20 @@ OUTCOMES_HEADER = (
     "days_saved",
     "note",
     "recorded_at",
+    "note_shared",  # yes: the member agreed the note may be shown in the network's outputs
+)
+SESSIONS_HEADER = (
+    "id",
+    "channel",
+    "started_at",
+    "ends_at",
+    "ended_at",
+    "started_by",
+    "posts",
+    "wants",
+    "offers",
+    "participants",
+    "introductions",
 )
 COUNCILS_HEADER = (
     "id",
@@ -100,6 +127,14 @@ def _write(out: io.TextIOBase | Any, header: tuple[str, ...], rows: Iterable[Ite
     return count
 
 
+def outputs_csv(found: Outputs) -> bytes:
+    """One quarter's outputs as a CSV file, written as every export is (a BOM, formulas
+    defused)."""
+    buffer = io.StringIO()
+    _write(buffer, OUTPUT_HEADER, output_rows(found))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
 def write_posts(session: Session, out: Any) -> int:
     """Every post, oldest first; returns how many rows were written."""
     stmt = (
@@ -128,6 +163,8 @@ def write_posts(session: Session, out: Any) -> int:
                 p.expires_at,
                 p.closed_at,
                 p.removed_reason,
+                p.session_id,
+                p.service_area or service_area_of(p.text),  # posts stored before areas were
             )
             for p, council, region, member in session.execute(stmt)
         ),
@@ -144,6 +181,7 @@ def write_introductions(session: Session, out: Any) -> int:
         .join(offer, Introduction.offer_id == offer.id)
         .join(want_council, want.council_id == want_council.id)
         .join(offer_council, offer.council_id == offer_council.id)
+        .where(Introduction.held_at.is_(None))  # held while someone is away: not made yet
         .order_by(Introduction.id)
     )
     return _write(
@@ -188,6 +226,7 @@ def write_outcomes(session: Session, out: Any) -> int:
                 o.days_saved,
                 o.note,
                 o.created_at,
+                o.share_note,
             )
             for o, council, region in session.execute(stmt)
         ),
@@ -254,29 +293,74 @@ def _open_of(kind: PostKind) -> Any:
     return case((and_(Post.kind == kind, Post.status == PostStatus.OPEN), 1), else_=0)
 
 
-WRITERS: dict[str, Callable[[Session, Any], int]] = {
-    "posts.csv": write_posts,
-    "introductions.csv": write_introductions,
-    "outcomes.csv": write_outcomes,
-    "councils.csv": write_councils,
-}
+def write_sessions(session: Session, out: Any) -> int:
+    """Every live marketplace session, oldest first, with the posts made in it and the
+    introductions made while it ran."""
+    return _write(
+        out,
+        SESSIONS_HEADER,
+        (
+            (
+                s.id,
+                s.channel,
+                s.started_at,
+                s.ends_at,
+                s.ended_at,
+                s.started_by,
+                s.posts,
+                s.wants,
+                s.offers,
+                s.participants,
+                s.introductions,
+            )
+            for s in reversed(session_summaries(session))
+        ),
+    )
 
 
-def export_bytes(session: Session) -> dict[str, bytes]:
+def write_outputs(session: Session, out: Any, *, now: datetime | None = None) -> int:
+    """The marketplace's outputs for each quarter since the first post, oldest first: totals,
+    top areas of demand and supply, gaps by region, and outcomes (notes only if shared)."""
+    now = now or utcnow()
+    first = session.scalar(select(func.min(Post.created_at)))
+    return _write(
+        out,
+        OUTPUT_HEADER,
+        (
+            row
+            for quarter in quarters_since(first, now=now)
+            for row in output_rows(collect_outputs(session, quarter, now=now))
+        ),
+    )
+
+
+def writers(now: datetime | None = None) -> dict[str, Callable[[Session, Any], int]]:
+    """Each export file's name and its writer, in the order they are sent."""
+    return {
+        "posts.csv": write_posts,
+        "introductions.csv": write_introductions,
+        "outcomes.csv": write_outcomes,
+        "councils.csv": write_councils,
+        "sessions.csv": write_sessions,
+        "outputs.csv": lambda session, out: write_outputs(session, out, now=now),
+    }
+
+
+def export_bytes(session: Session, *, now: datetime | None = None) -> dict[str, bytes]:
     """Every export as UTF-8 CSV bytes (with a BOM, so Excel reads the accents), by file name."""
     files: dict[str, bytes] = {}
-    for name, writer in WRITERS.items():
+    for name, writer in writers(now).items():
         buffer = io.StringIO()
         writer(session, buffer)
         files[name] = buffer.getvalue().encode("utf-8-sig")
     return files
 
 
-def export_to(session: Session, folder: Path) -> dict[Path, int]:
+def export_to(session: Session, folder: Path, *, now: datetime | None = None) -> dict[Path, int]:
     """Write every export into ``folder`` (made if missing); returns rows written per file."""
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[Path, int] = {}
-    for name, writer in WRITERS.items():
+    for name, writer in writers(now).items():
         path = folder / name
         with path.open("w", encoding="utf-8-sig", newline="") as out:
             written[path] = writer(session, out)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.kernel.clock import UK_TIMEZONE, uk_time
+from bot.kernel.clock import uk_midnight, uk_time
 from bot.kernel.text import escape
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
+from bot.reports.follow_ups import follow_up_rates  # follow-ups
+from bot.reports.outputs import (  # the marketplace's outputs and live sessions
+    UNKNOWN_REGION,
+    Outputs,
+    SessionSummary,
+    collect_outputs,
+    count_sessions,
+    session_summaries,
+)
+from bot.reports.outputs import render as render_outputs
+from bot.slack.followups import FollowUpRates, rates_text  # follow-ups
+from bot.slack.kit import time_text
+from bot.slack.sessions import channel_ref, clock_text, counted, tally
 from storage.models import (
     Council,
     Introduction,
@@ -40,11 +52,11 @@ REGIONS: tuple[str, ...] = (
     "Wales",
     "Northern Ireland",
 )
-UNKNOWN_REGION = "Region not known"
 # The network's aim: about three councils taking part in each region.
 TARGET_PER_REGION = 3
 NO_AREA = "none"
 WEEKS_SHOWN = 13
+SESSIONS_SHOWN = 5  # the most recent live sessions, in stats
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,13 @@ class Statistics:
     days_saved_by_council: list[tuple[str, float]]
     unmet_areas: list[tuple[str, int]]  # (area, open wants) where no offer is open
     weekly: list[WeekActivity] = field(default_factory=list)
+    # The marketplace's outputs (this quarter): service areas, gaps, sessions, outcomes
+    outputs: Outputs | None = None
+    # Follow-ups
+    follow_ups: FollowUpRates = field(default_factory=FollowUpRates)
+    # Live marketplace sessions: how many were run, and the most recent (newest first)
+    sessions_run: int = 0
+    recent_sessions: list[SessionSummary] = field(default_factory=list)
 
     @property
     def regions_at_target(self) -> int:
@@ -122,6 +141,14 @@ class Statistics:
             }
             for w in self.weekly
         ]
+        # The marketplace's outputs
+        data["outputs"] = self.outputs.as_json() if self.outputs is not None else None
+        # Live marketplace sessions, as one key
+        del data["sessions_run"], data["recent_sessions"]
+        data["sessions"] = {
+            "total": self.sessions_run,
+            "recent": [s.as_json() for s in self.recent_sessions],
+        }
         return data
 
 
@@ -225,7 +252,7 @@ def weekly_activity(
     """
     now = now or utcnow()
     first = week_start(uk_time(now).date()) - timedelta(weeks=weeks - 1)
-    since = datetime.combine(first, time(), tzinfo=ZoneInfo(UK_TIMEZONE)).astimezone(UTC)
+    since = uk_midnight(first)
     posts: dict[date, int] = {}
     intros: dict[date, int] = {}
     # Binned here rather than in SQL: date truncation differs between SQLite and PostgreSQL.
@@ -233,7 +260,9 @@ def weekly_activity(
         key = week_start(uk_time(created).date())
         posts[key] = posts.get(key, 0) + 1
     for (created,) in session.execute(
-        select(Introduction.created_at).where(Introduction.created_at >= since)
+        select(Introduction.created_at).where(
+            Introduction.created_at >= since, Introduction.held_at.is_(None)
+        )
     ):
         key = week_start(uk_time(created).date())
         intros[key] = intros.get(key, 0) + 1
@@ -247,7 +276,10 @@ def collect(session: Session, *, now: datetime | None = None) -> Statistics:
     regions = region_coverage(session)
     intro_counts: dict[IntroductionStatus, int] = {}
     for status, count in session.execute(
-        select(Introduction.status, func.count(Introduction.id)).group_by(Introduction.status)
+        # Held while someone is away: not made yet, so not counted.
+        select(Introduction.status, func.count(Introduction.id))
+        .where(Introduction.held_at.is_(None))
+        .group_by(Introduction.status)
     ):
         intro_counts[IntroductionStatus(status)] = int(count)
     open_kind: dict[PostKind, int] = {}
@@ -273,6 +305,10 @@ def collect(session: Session, *, now: datetime | None = None) -> Statistics:
         days_saved_by_council=days_saved_by_council(session),
         unmet_areas=unmet_areas(session),
         weekly=weekly_activity(session, now=now),
+        outputs=collect_outputs(session, now=now),  # the marketplace's outputs
+        follow_ups=follow_up_rates(session),  # follow-ups
+        sessions_run=count_sessions(session),
+        recent_sessions=session_summaries(session, limit=SESSIONS_SHOWN),
     )
 
 
@@ -325,6 +361,7 @@ def render(stats: Statistics, *, markdown: bool = True) -> str:
         f"{stats.introductions_made} made, {stats.introductions_confirmed} confirmed useful, "
         f"{stats.introductions_declined} not a fit.",
     ]
+    lines.append("Follow-ups: " + rates_text(stats.follow_ups))  # follow-ups
     lines += ["", bold("Days saved") + f": {_days(stats.days_saved_total)} in all"]
     for council, days in stats.days_saved_by_council[:15]:
         lines.append(f"{bullet} {name(council)}: {_days(days)}")
@@ -340,4 +377,35 @@ def render(stats: Statistics, *, markdown: bool = True) -> str:
         ]
     else:
         lines.append("None: every area with open wants has at least one open offer.")
+    lines += ["", *sessions_lines(stats, markdown=markdown)]
+    # The marketplace's outputs
+    if stats.outputs is not None:
+        lines += ["", render_outputs(stats.outputs, markdown=markdown)]
     return "\n".join(lines)
+
+
+def session_line(found: SessionSummary, *, markdown: bool = True) -> str:
+    """ "14 Jul 2026 10:00–10:15 in #km-marketplace: 3 posts (2 wants, 1 offer) from 3 people,
+    1 introduction", as UK clocks show the times."""
+    where = channel_ref(found.channel) if markdown else found.channel
+    if found.running:
+        when = f"{time_text(found.started_at)}, running until {clock_text(found.ends_at)}"
+    else:
+        when = f"{time_text(found.started_at)}–{clock_text(found.ended_at or found.ends_at)}"
+    counts = tally(found.posts, found.wants, found.offers, found.participants)
+    return f"{when} in {where}: {counts}, {counted(found.introductions, 'introduction')}"
+
+
+def sessions_lines(stats: Statistics, *, markdown: bool = True) -> list[str]:
+    """The live marketplace sessions: how many, and the most recent ones."""
+    title = "Live marketplace sessions"
+    lines = [(f"*{title}*" if markdown else title.upper()) + f": {stats.sessions_run} in all"]
+    if not stats.recent_sessions:
+        command = "`/km-admin session start`" if markdown else "/km-admin session start"
+        lines.append(f"None yet: a facilitator starts one with {command}.")
+        return lines
+    bullet = "•" if markdown else "-"
+    lines += [f"{bullet} {session_line(s, markdown=markdown)}" for s in stats.recent_sessions]
+    if stats.sessions_run > len(stats.recent_sessions):
+        lines.append(f"{bullet} … and {stats.sessions_run - len(stats.recent_sessions)} earlier")
+    return lines

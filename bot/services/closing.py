@@ -122,7 +122,13 @@ def check_days_saved(days: float | None) -> None:
 
 
 def record_outcome(
-    session: Session, member: Member, post_id: int, *, days: float | None, note: str | None
+    session: Session,
+    member: Member,
+    post_id: int,
+    *,
+    days: float | None,
+    note: str | None,
+    share_note: bool = False,  # the member agreed sponsors may read the note
 ) -> Outcome:
     """What a fulfilled want saved, in days and words."""
     post = session.get(Post, post_id)
@@ -141,6 +147,7 @@ def record_outcome(
         .limit(1)
     )
     outcome.days_saved, outcome.note, outcome.introduction_id = days, note, confirmed
+    outcome.share_note = bool(share_note and note)
     session.flush()
     return outcome
 
@@ -187,11 +194,18 @@ class ClosingService:
             return view
 
     def record_outcome(
-        self, team_id: str, user_id: str, post_id: int, *, days: float | None, note: str | None
+        self,
+        team_id: str,
+        user_id: str,
+        post_id: int,
+        *,
+        days: float | None,
+        note: str | None,
+        share_note: bool = False,
     ) -> None:
-        """What the member's fulfilled want saved."""
+        """What the member's fulfilled want saved (``share_note``: sponsors may read the note)."""
         with self.context.session_factory.begin() as session:
             member = member_of(session, team_id, user_id)
             if member is None:
                 raise NotFound(f"You have no want #{post_id}.")
-            record_outcome(session, member, post_id, days=days, note=note)
+            record_outcome(session, member, post_id, days=days, note=note, share_note=share_note)

@@ -23,7 +23,8 @@ from bot.live_index import LiveMatchIndex
 from bot.matching import Match
 from bot.outbox import enqueue as outbox
 from bot.services.context import ServiceContext, member_of
-from bot.services.views import introduction_view
+from bot.services.views import introduction_view, is_away
+from bot.slack import followups as follow_up_messages
 from bot.slack import introductions as intro_messages
 from bot.slack.views import IntroductionView
 from storage import queries
@@ -122,6 +123,31 @@ def introduce(
         except IntegrityError:
             # Another process introduced the same pair a moment ago.
             return None
+    if someone_away(intro, intro.created_at):  # introduced when they are back (services.away)
+        intro.held_at = intro.created_at
+        return intro
+    owe_introduction(session, intro, settings=settings, new_card=new_card, new_post=new_post)
+    return intro
+
+
+def someone_away(intro: Introduction, now: datetime) -> bool:
+    """Whether either person introduced is away at ``now``: the introduction, or its follow-up,
+    waits for them."""
+    return any(p.member is not None and is_away(p.member, now) for p in (intro.want, intro.offer))
+
+
+def owe_introduction(
+    session: Session,
+    intro: Introduction,
+    *,
+    settings: Settings,
+    new_card: OutboxMessage | None = None,
+    new_post: Post | None = None,
+    released: bool = False,
+) -> None:
+    """Owe Slack an introduction's message, in its want's thread (``released``: one held while
+    a party was away, owed now they are back)."""
+    want_id = intro.want_id
     want = session.get(Post, want_id)
     assert want is not None
     parent: OutboxMessage | None = None
@@ -144,9 +170,8 @@ def introduce(
         payload=intro_messages.introduction(introduction_view(intro, session)),
         introduction_id=intro.id,
         dedupe_key=f"intro:{intro.id}",
-        new_cause=True,
+        new_cause=not released,
     )
-    return intro
 
 
 def introduce_matches(
@@ -170,7 +195,7 @@ def introduce_matches(
             new_card=new_card,
             new_post=new_post,
         )
-        if intro is not None:
+        if intro is not None and intro.held_at is None:  # held: introduced on a return
             made.append(intro)
     return made
 
@@ -289,8 +314,13 @@ def answer_introduction(
     useful: bool,
     now: datetime | None = None,
 ) -> Introduction:
-    """A party says "Useful — we're talking" or "Not a fit"; anyone else is refused."""
-    intro = session.get(Introduction, intro_id)
+    """A party says "Useful — we're talking" or "Not a fit"; anyone else is refused.
+
+    The first answer stands: a second press (a stale button in the thread, on App Home or in a
+    follow-up DM) records nothing and says what was answered.
+    """
+    # Locked: two presses at once (both people, or a double click) record one answer.
+    intro = session.get(Introduction, intro_id, with_for_update=True, populate_existing=True)
     if intro is None:
         raise NotFound("That introduction no longer exists.")
     parties = {intro.want.member_id, intro.offer.member_id}
@@ -299,12 +329,33 @@ def answer_introduction(
             "Only the two people introduced can answer this introduction. "
             "If you can help too, use the card's button."
         )
+    if intro.held_at is not None:
+        raise InvalidInput(
+            "That introduction hasn't been made yet: I'm holding it until you're both back."
+        )
+    if intro.status != IntroductionStatus.PROPOSED:
+        raise InvalidInput(already_answered(intro, member))
     intro.status = IntroductionStatus.CONFIRMED if useful else IntroductionStatus.DECLINED
     intro.answered_by_id = member.id
     intro.answered_at = now or utcnow()
     session.flush()
     owe_update(session, intro)
+    for dm in follow_up_dms(session, intro):
+        note = follow_up_messages.answer_note(
+            str(intro.status), recipient=dm.channel or "", answered_by=member.slack_user_id
+        )
+        owe_follow_up_update(
+            session, dm, intro, follow_up_messages.answered(dm.payload, intro.id, note)
+        )
     return intro
+
+
+def already_answered(intro: Introduction, member: Member) -> str:
+    """What a second press on an answered introduction is told."""
+    state = "useful" if intro.status == IntroductionStatus.CONFIRMED else "not a fit"
+    if intro.answered_by_id == member.id:
+        return f"You've already marked that introduction {state}."
+    return f"That introduction has already been marked {state}."
 
 
 def owe_update(session: Session, intro: Introduction) -> None:
@@ -332,6 +383,57 @@ def owe_update(session: Session, intro: Introduction) -> None:
     )
 
 
+# ---------------------------------------------------------------- follow-up DMs about it
+
+
+def follow_up_dms(
+    session: Session,
+    intro: Introduction,
+    slack_user_ids: Iterable[str] | None = None,
+    *,
+    answered_too: bool = False,
+) -> list[OutboxMessage]:
+    """The follow-up DMs (to either party, or to ``slack_user_ids``) that still show buttons for
+    this introduction (``answered_too``: or show it at all), locked so that two answers at once
+    change a DM one after the other."""
+    if slack_user_ids is None:
+        parties = (intro.want.member, intro.offer.member)
+        slack_user_ids = [m.slack_user_id for m in parties if m is not None and m.slack_user_id]
+    users = sorted(set(slack_user_ids))
+    if not users:
+        return []
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == "follow_up",
+            OutboxMessage.channel.in_(users),
+            OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENT]),
+        )
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    )
+    shows = follow_up_messages.mentions if answered_too else follow_up_messages.asks_about
+    return [dm for dm in rows if shows(dm.payload, intro.id)]
+
+
+def owe_follow_up_update(
+    session: Session, dm: OutboxMessage, intro: Introduction, payload: dict[str, Any] | None
+) -> bool:
+    """Owe Slack a follow-up DM as it now reads (``payload``, from ``bot.slack.followups``),
+    through the outbox like an introduction's update; False if there is nothing to change."""
+    if payload is None or payload == dm.payload:
+        return False
+    dm.payload = payload  # our copy is the DM as it now reads, for the next change to it
+    now = utcnow()
+    in_flight = dm.claimed_until is not None and dm.claimed_until > now
+    if dm.status == OutboxStatus.PENDING and not in_flight:
+        return True  # not sent yet: it goes as it now reads
+    outbox.owe_update(
+        session, dm, payload, kind="follow_up_update", now=now, introduction_id=intro.id
+    )
+    return True
+
+
 # ---------------------------------------------------------------- for the Slack handlers
 
 
@@ -346,6 +448,7 @@ class HelpAnswer:
 
     introduced: IntroductionView | None
     post_to_make: str  # "want" or "offer": what the member would post to take part
+    held: bool = False  # one of the two is away: introduced when they are back
 
 
 class IntroductionService:
@@ -383,7 +486,8 @@ class IntroductionService:
                 matcher=self.context.live_index,
             )
             made = introduction_view(intro, session) if intro is not None else None
-            return HelpAnswer(made, post_to_make)
+            held = intro is not None and intro.held_at is not None
+            return HelpAnswer(made, post_to_make, held)
 
     def kind_answering(self, post_id: int) -> str:
         """The kind of post that answers this one ("offer" for a want), for the help modal."""

@@ -25,6 +25,7 @@ from bot.matching import Match, PostForMatching
 from bot.outbox import enqueue as outbox
 from bot.runtime.intake import Ticket
 from bot.services import introductions
+from bot.services import sessions as market_sessions
 from bot.services.context import ServiceContext, member_of
 from bot.services.views import introduction_view, post_view
 from bot.slack import posts as post_messages
@@ -231,6 +232,8 @@ def publish_post(
         )
         if asked is not None and asked not in made:
             made.append(asked)
+    # Live marketplace sessions: the post's service area, its session, the board
+    market_sessions.on_post_published(session, post, now=now)
     candidates = _candidates(session, post, weaker, made)
     after_commit(session, lambda: matcher.add(post, strong + weaker))
     return PublishResult(post, made, candidates[:MAX_CANDIDATES_SHOWN], matched)

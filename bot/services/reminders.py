@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.kernel.settings import Settings
 from bot.outbox import enqueue as outbox
+from bot.reports.follow_ups import follow_up_rates
 from bot.services.closing import set_status
 from bot.services.nudges import weekly_slot_before
-from bot.services.views import post_view
+from bot.services.views import is_away, post_view
 from bot.slack import reminders as reminder_messages
+from bot.slack.followups import digest_rates
 from storage.models import (
     Introduction,
     IntroductionStatus,
@@ -84,6 +86,8 @@ def _remind(
         or post.expires_at > horizon
     ):
         return False  # changed since we looked
+    if post.member is not None and is_away(post.member, now):
+        return False  # away: reminded when back (the post waits, as it never expires unasked)
     post.reminded_at = now
     if not _can_dm(post.member):
         return False  # e.g. imported from a workshop: nobody to ask, it simply expires
@@ -188,6 +192,10 @@ def send_weekly_digest(
                 more_new=more_new,
                 more_unmatched=more_unmatched,
             )
+            # What became of the week's follow-ups
+            rates = follow_up_rates(session, since=since)
+            if rates.followed_up:
+                payload["blocks"].append(digest_rates(rates))
             outbox.enqueue(
                 session,
                 kind="digest",

@@ -9,8 +9,10 @@ from bot.kernel.errors import InvalidInput
 from bot.kernel.text import clean_post_text, has_visible_text
 from bot.kernel.vocabulary import PostStatus
 from bot.live_index import LiveMatchIndex
+from bot.services.browse import browse_page
 from bot.services.context import ServiceContext, member_of
 from bot.services.views import member_overview, post_view
+from bot.slack.browse import BrowseFilter, BrowsePage
 from bot.slack.views import MemberOverview, PostView
 from storage.models import Post
 
@@ -41,7 +43,7 @@ def search_posts(
 
 
 class BrowsingService:
-    """Search and a member's overview as the Slack handlers need them (read-only)."""
+    """Search, browsing and a member's overview as the Slack handlers need them (read-only)."""
 
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
@@ -61,3 +63,17 @@ class BrowsingService:
         """Whether this Slack user is known at all (joined, or posted before joining)."""
         with self.context.reading() as session:
             return member_of(session, team_id, user_id) is not None
+
+    def home(
+        self, team_id: str, user_id: str, f: BrowseFilter
+    ) -> tuple[MemberOverview, BrowsePage]:
+        """A member's own posts and introductions, and a page of the marketplace for App Home."""
+        with self.context.reading() as session:
+            member = member_of(session, team_id, user_id)
+            found = browse_page(
+                session,
+                f,
+                now=self.context.clock(),
+                own_council_id=member.council_id if member is not None else None,
+            )
+            return member_overview(session, member), found

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
+from bot.kernel.clock import utcnow
 from bot.services.audit import describe_change
 from bot.slack.views import (
     AuditView,
@@ -59,18 +62,26 @@ def introduction_view(intro: Introduction, session: Session) -> IntroductionView
     )
 
 
+def is_away(member: Member, now: datetime) -> bool:
+    """Whether the member said they are away at ``now`` (``/km away until …``): introductions
+    to them, their expiry reminders and follow-ups wait until then."""
+    return member.away_until is not None and member.away_until > now
+
+
 def member_overview(session: Session, member: Member | None) -> MemberOverview:
     """Everything App Home shows a member."""
     if member is None:
         return MemberOverview(None, None, (), (), frozenset())
     posts = queries.posts_of(session, member.id)
-    intros = queries.introductions_of_member(session, member.id)
+    # Held while someone is away: not made yet, so nobody is shown it (or asked to answer it).
+    intros = [i for i in queries.introductions_of_member(session, member.id) if i.held_at is None]
     return MemberOverview(
         name=member.name,
         council=member.council.name if member.council else None,
         posts=tuple(post_view(p) for p in posts),
         introductions=tuple(introduction_view(i, session) for i in intros),
         post_ids=frozenset(p.id for p in posts),
+        away_until=member.away_until if is_away(member, utcnow()) else None,
     )
 
 

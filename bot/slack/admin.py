@@ -63,8 +63,8 @@ HELP: dict[str, str] = {
     ),
     "export": (
         "*Export*\n"
-        "• `/km-admin export`: sends you posts, introductions, outcomes and councils as CSV files "
-        "in a direct message"
+        "• `/km-admin export`: sends you posts, introductions, outcomes, councils, live sessions "
+        "and the outputs by quarter as CSV files in a direct message"
     ),
     "report": (
         "*Report*\n"
@@ -75,13 +75,32 @@ HELP: dict[str, str] = {
         "*Audit log*\n"
         "• `/km-admin audit [how many]`: the latest admin actions, newest first\n"
         "• `/km-admin audit [how many] @someone` or `audit [how many] <action>`: only one "
-        "person's, or one kind (e.g. `audit 50 post.remove`)"
+        "person's, or one kind (e.g. `audit 50 post.remove`)\n"
+        "• `/km-admin reports [how many]`: the cards members reported to you (⋯ > *Report to "
+        "facilitators*), newest first, with their notes"
     ),
     "why": (
         "*Why (not) introduced*\n"
         "• `/km-admin why WANT OFFER`: the score of a want and an offer (by their numbers), the "
         "terms they share, and whether kmbot introduces them, and if not, why not (e.g. "
         "`/km-admin why 12 34`)"
+    ),
+    # Live marketplace sessions and the marketplace's outputs
+    "session": (
+        "*Live marketplace session*\n"
+        "• `/km-admin session start [minutes] [#channel]`: a timed wants & offers session "
+        "(15 minutes and the marketplace channel unless you say; 1 to 240 minutes), with a "
+        "board in the channel that updates as posts arrive\n"
+        "• `/km-admin session`: how the session is going\n"
+        "• `/km-admin session end`: close it now (otherwise it closes on time): the outputs go "
+        "in the channel and each participant gets their matches in a direct message"
+    ),
+    "outputs": (
+        "*Outputs*\n"
+        "• `/km-admin outputs [quarter]`: the top 5 areas of demand and of supply (Local "
+        "Government Services List), the gaps by region, introductions that led somewhere, days "
+        "saved and the outcome notes members agreed to share; e.g. `outputs Q3 2026`\n"
+        "• `/km-admin outputs [quarter] chart`: also sends you the chart and a CSV"
     ),
 }
 
@@ -96,7 +115,8 @@ def overview_help() -> str:
             "• `remove` / `restore` a post (moderation)",
             "• `introduce` a want and an offer; `why` they were (not) introduced",
             "• `communities` list, add, pause, resume, remove, nudge; `prompts` list, add, remove",
-            "• `stats`, `export` (CSV), `report` (chart), `audit`",
+            "• `stats`, `export` (CSV), `report` (chart), `audit`; `reports` members sent you",
+            "• `session` start, end (a live marketplace session); `outputs` [quarter]",
             "Add `help` after any of them for details, e.g. `/km-admin councils help`.",
         ]
     )

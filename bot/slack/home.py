@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.kernel.text import escape, truncate
 from bot.slack import ids
+from bot.slack.browse import BrowsePage, browse_blocks, browse_button
 from bot.slack.kit import (
     HEADER_LIMIT,
     Block,
@@ -16,10 +17,14 @@ from bot.slack.kit import (
     section,
 )
 from bot.slack.views import MemberOverview
+from bot.slack.welcome import home_away_block
 
 
-def home(overview: MemberOverview) -> dict[str, Any]:
-    """The App Home tab: a member's posts and introductions."""
+def home(
+    overview: MemberOverview, browse: BrowsePage | None = None, note: str | None = None
+) -> dict[str, Any]:
+    """The App Home tab: a member's posts and introductions, and (with ``browse``) a page of
+    the marketplace's open posts; ``note`` is mrkdwn we wrote, shown at the top."""
     name, council, posts = overview.name, overview.council, overview.posts
     introductions, member_post_ids = overview.introductions, overview.post_ids
     blocks: list[Block] = [
@@ -43,6 +48,8 @@ def home(overview: MemberOverview) -> dict[str, Any]:
             ],
         }
     )
+    if council:  # away and back (bot.slack.welcome)
+        blocks.append(home_away_block(overview.away_until))
     blocks.append({"type": "divider"})
     open_posts = [p for p in posts if p.status == "open"]
     blocks.append({"type": "header", "text": plain_text(f"Your open posts ({len(open_posts)})")})
@@ -55,7 +62,10 @@ def home(overview: MemberOverview) -> dict[str, Any]:
                 f"_Open until {date_text(post.expires_at)}_"
             )
         )
-        elements = [button("Withdraw", ids.ACT_WITHDRAW, str(post.id))]
+        elements = [
+            button("Edit", ids.ACT_EDIT_POST, str(post.id)),
+            button("Withdraw", ids.ACT_WITHDRAW, str(post.id)),
+        ]
         if post.kind == "want":
             elements.insert(0, button("Fulfilled", ids.ACT_FULFILLED, str(post.id), "primary"))
         blocks.append({"type": "actions", "elements": elements})
@@ -91,5 +101,21 @@ def home(overview: MemberOverview) -> dict[str, Any]:
                     ],
                 }
             )
+    # ---- browsing, closed posts and a note (the filter travels in private_metadata)
+    closed = [p for p in posts if p.status != "open"][:5]
+    if closed:
+        states = ", ".join(f"{p.label} ({p.status})" for p in closed)
+        blocks.append(context(f"Your recent closed posts: {states}"))
+    if note:
+        blocks.insert(2, section(note))
+    blocks.append({"type": "divider"})
+    view: dict[str, Any] = {"type": "home"}
+    if browse is None:
+        blocks.append(browse_button())
+    else:
+        # Browsing comes last: Slack allows 100 blocks, and a member's own things come first.
+        blocks.extend(browse_blocks(browse)[: max(0, 100 - len(blocks))])
+        view["private_metadata"] = browse.filter.encode()
     # Slack allows 100 blocks in a Home view.
-    return {"type": "home", "blocks": blocks[:100]}
+    view["blocks"] = blocks[:100]
+    return view

@@ -19,7 +19,7 @@ from bot.slack.kit import (
     quote,
     section,
 )
-from bot.slack.views import PostView, PublishedView
+from bot.slack.views import IntroductionView, PostView, PublishedView
 
 
 def _facts(post: PostView) -> list[str]:
@@ -53,11 +53,21 @@ def card(post: PostView) -> dict[str, Any]:
             if post.kind == "want"
             else ("I'm interested", ids.ACT_INTERESTED)
         )
-        blocks.append({"type": "actions", "elements": [button(label, action, str(post.id))]})
+        elements = [button(label, action, str(post.id))]
+        # Only its author may edit a post; anyone else pressing it is told so, politely.
+        elements.append(button("Edit", ids.ACT_EDIT_POST, str(post.id)))
+        blocks.append({"type": "actions", "elements": elements})
     else:
         blocks.append(context(f"This {post.kind} is {post.status}."))
     fallback = f"{post.label} from {post.council}: {truncate(post.text, 200)}"
     return {"text": truncate(escape(fallback), FALLBACK_LIMIT), "blocks": blocks}
+
+
+def partners_named(post: PostView, introduced: Sequence[IntroductionView]) -> str:
+    """The posts ``post`` was introduced to, with their councils: "Offer #2 (Devon County
+    Council), Offer #5 (…)"."""
+    partners = [i.offer if post.kind == "want" else i.want for i in introduced]
+    return ", ".join(f"{p.label} ({escape(p.council)})" for p in partners)
 
 
 def post_confirmation(published: PublishedView, channel: str) -> dict[str, Any]:
@@ -68,11 +78,7 @@ def post_confirmation(published: PublishedView, channel: str) -> dict[str, Any]:
         lines = [f"Thanks — your {post.kind} is posted as *{post.label}* in #{escape(channel)}."]
     blocks: list[Block] = [section("\n".join(lines))]
     if introduced:
-        names = ", ".join(
-            f"{(i.offer if post.kind == 'want' else i.want).label} "
-            f"({escape((i.offer if post.kind == 'want' else i.want).council)})"
-            for i in introduced
-        )
+        names = partners_named(post, introduced)
         blocks.append(section(f"I've introduced you in the card's thread to: {names}."))
     if candidates:
         rows = [
@@ -133,6 +139,8 @@ def help_text(max_open: int) -> str:
         "• `/km search <words>` finds open posts.\n"
         "• `/km join [council]` sets or changes your council.\n"
         "• `/km close <number>` closes one of your posts.\n"
+        "• `/km away until <date>` (`5 January`, `next Monday` or DD/MM/YYYY) holds "
+        "introductions, reminders and follow-ups while you're away; `/km back` resumes them.\n"
         "• `/km my-data` sends you everything kmbot stores about you; "
         "`/km forget-me` erases it.\n"
         f"You can have up to {max_open} open wants and {max_open} open offers. I match each new "

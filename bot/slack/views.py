@@ -73,6 +73,7 @@ class MemberOverview:
     posts: tuple[PostView, ...]
     introductions: tuple[IntroductionView, ...]
     post_ids: frozenset[int]
+    away_until: datetime | None = None  # set while the member is away
 
 
 @dataclass(frozen=True)

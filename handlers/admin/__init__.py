@@ -18,7 +18,7 @@ from bot.kernel.errors import KmbotError
 from bot.kernel.text import escape, truncate
 from bot.slack import admin as admin_messages
 from bot.slack import ids
-from handlers.admin import communities, people, reports, why
+from handlers.admin import communities, people, reports, sessions, why
 from handlers.admin.request import Request, Subcommand, split
 from handlers.common import HELP_WORDS, actor
 
@@ -43,7 +43,14 @@ SUBCOMMANDS: dict[str, tuple[str, Subcommand]] = {
     "export": ("export", reports.export),
     "report": ("report", reports.report),
     "audit": ("audit", reports.audit),
+    "reports": ("audit", reports.reported),
+    "reported": ("audit", reports.reported),
     "why": ("why", why.why),
+    # Live marketplace sessions and the marketplace's outputs
+    "session": ("session", sessions.session),
+    "sessions": ("session", sessions.session),
+    "outputs": ("outputs", sessions.outputs),
+    "output": ("outputs", sessions.outputs),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.kernel.errors import InvalidInput
-from bot.services.admin.service import ReportFile
+from bot.services.flags import REPORT_ACTION
 from bot.slack import admin as admin_messages
 from handlers.admin.request import Request
 
@@ -17,7 +17,11 @@ def export(request: Request, rest: str) -> None:
     """export: the CSV files, uploaded to the facilitator's DM."""
     admin = request.container.admin
     files = admin.export_files()
-    _upload(request, files, "Your marketplace export: posts, introductions, outcomes and councils.")
+    request.send_files(
+        files,
+        "Your marketplace export: posts, introductions, outcomes, councils, live sessions "
+        "and each quarter's outputs.",
+    )
     admin.record_export_sent(request.user_id, files)
     request.say("I've sent you the CSV files in a direct message.")
 
@@ -26,19 +30,23 @@ def report(request: Request, rest: str) -> None:
     """report: the activity chart, uploaded to the facilitator's DM."""
     admin = request.container.admin
     chart = admin.activity_report()
-    _upload(request, [chart.file], chart.summary)
+    request.send_files([chart.file], chart.summary)
     admin.record_report_sent(request.user_id, chart)
     request.say("I've sent you the chart in a direct message.")
 
 
-def _upload(request: Request, files: list[ReportFile], comment: str) -> None:
-    opened = request.client.conversations_open(users=request.user_id)
-    channel = opened["channel"]["id"]
-    request.client.files_upload_v2(
-        channel=channel,
-        file_uploads=[{"content": f.content, "filename": f.name, "title": f.title} for f in files],
-        initial_comment=comment,
-    )
+def reported(request: Request, rest: str) -> None:
+    """reports [how many]: the cards members reported to the facilitators, newest first."""
+    words = rest.split()
+    if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit())):
+        request.say("Say how many reports to show, or nothing: e.g. `/km-admin reports 50`.")
+        return
+    limit = max(1, min(int(words[0]), 100)) if words else 20
+    entries = request.container.admin.audit_entries(limit=limit, actor=None, action=REPORT_ACTION)
+    if not entries:
+        request.say("No member has reported a card to the facilitators yet.")
+        return
+    request.say(admin_messages.audit_list(entries))
 
 
 def audit(request: Request, rest: str) -> None:

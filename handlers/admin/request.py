@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slack_bolt import Respond
@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.container import Container
 from bot.kernel.text import escape, truncate
+from bot.reports.files import ReportFile
 from bot.slack import admin as admin_messages
 
 
@@ -28,6 +29,17 @@ class Request:
     def say(self, text: str) -> None:
         """An ephemeral reply (mrkdwn we wrote, user text already escaped)."""
         self.respond(admin_messages.long_notice(text), response_type="ephemeral")
+
+    def send_files(self, files: Sequence[ReportFile], comment: str) -> None:
+        """Upload ``files`` to the asker's direct message with kmbot, under ``comment``."""
+        opened = self.client.conversations_open(users=self.user_id)
+        self.client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            file_uploads=[
+                {"content": f.content, "filename": f.name, "title": f.title} for f in files
+            ],
+            initial_comment=comment,
+        )
 
     def unknown(self, topic: str, word: str) -> None:
         """Say that ``word`` is not a subcommand of ``topic``, with the topic's help."""

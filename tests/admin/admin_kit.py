@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from slackkit import SlackDriver, make_services
 
 from bot.container import Container
+from bot.devtools.fakeslack import FakeSlack
 from bot.kernel.clock import uk_time
+from bot.kernel.settings import Settings
 from bot.services.admin import councils, facilitators, moderation
 from bot.services.closing import close_post, record_outcome, set_status
 from bot.services.introductions import answer_introduction
@@ -16,6 +23,23 @@ from storage.models import Member, Post, PostKind, PostStatus, utcnow
 
 TEAM = "T0KMBOT"
 FACILITATOR = "U0FACIL"
+
+
+@contextmanager
+def facilitated_slack(
+    settings: Settings, fake_slack: FakeSlack, **changes: Any
+) -> Iterator[SlackDriver]:
+    """The real app against the fake Slack with one facilitator (Fran), configured through
+    ``KMBOT_FACILITATORS``; ``changes`` are further settings (``database_url=`` and so on)."""
+    settings = settings.with_(facilitators=(FACILITATOR,), **changes)
+    driver = SlackDriver(
+        settings, make_services(settings), fake_slack, settings.slack_signing_secret
+    )
+    driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
+    try:
+        yield driver
+    finally:
+        driver.close()
 
 
 @dataclass

@@ -75,8 +75,11 @@ def test_stats_and_export_on_a_known_market(env: str, tmp_path: Path) -> None:
     assert data["days_saved_by_council"][0] == {"council": "Devon County Council", "days": 30.0}
     assert len(data["weekly"]) == 13
 
+    assert data["sessions"] == {"total": 0, "recent": []}
+
     code, out = run("stats")
     assert code == 0 and "DAYS SAVED: 42.5 in all" in out and "*" not in out
+    assert "LIVE MARKETPLACE SESSIONS: 0 in all" in out and "`" not in out
 
     folder = tmp_path / "export"
     code, out = run("export", "--out", str(folder))
@@ -85,6 +88,8 @@ def test_stats_and_export_on_a_known_market(env: str, tmp_path: Path) -> None:
     assert f"{folder / 'introductions.csv'}: 5 row(s)" in out
     assert f"{folder / 'outcomes.csv'}: 2 row(s)" in out
     assert f"{folder / 'councils.csv'}: 6 row(s)" in out
+    assert f"{folder / 'sessions.csv'}: 0 row(s)" in out
+    assert f"{folder / 'outputs.csv'}:" in out
     with (folder / "outcomes.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(float(r["days_saved"]) for r in rows) == [12.5, 30.0]

@@ -8,7 +8,8 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from slackkit import SlackDriver, make_services, validate_blocks
+from admin_kit import facilitated_slack
+from slackkit import SlackDriver, validate_blocks
 
 from bot.devtools.fakeslack import FakeSlack
 from bot.kernel.settings import Settings
@@ -23,15 +24,8 @@ COP = "C0IMCOP"
 @pytest.fixture
 def admin_slack(settings: Settings, fake_slack: FakeSlack) -> Iterator[SlackDriver]:
     """The app with one facilitator configured through KMBOT_FACILITATORS."""
-    settings = settings.with_(facilitators=(FACILITATOR,))
-    driver = SlackDriver(
-        settings, make_services(settings), fake_slack, settings.slack_signing_secret
-    )
-    driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
-    try:
+    with facilitated_slack(settings, fake_slack) as driver:
         yield driver
-    finally:
-        driver.close()
 
 
 @pytest.fixture
@@ -39,15 +33,8 @@ def pg_admin_slack(
     database_url: str, settings: Settings, fake_slack: FakeSlack
 ) -> Iterator[SlackDriver]:
     """As ``admin_slack``, on both database engines."""
-    settings = settings.with_(database_url=database_url, facilitators=(FACILITATOR,))
-    driver = SlackDriver(
-        settings, make_services(settings), fake_slack, settings.slack_signing_secret
-    )
-    driver.user(FACILITATOR, "Fran Cilitator", "fran@kmnetwork.org.uk")
-    try:
+    with facilitated_slack(settings, fake_slack, database_url=database_url) as driver:
         yield driver
-    finally:
-        driver.close()
 
 
 def admin(slack: SlackDriver, text: str, user: str = FACILITATOR) -> str:
@@ -362,7 +349,7 @@ def test_statistics_in_slack(pg_admin_slack: SlackDriver) -> None:
     assert "1 made, 0 confirmed useful, 0 not a fit." in reply
 
 
-def test_export_uploads_four_csv_files_to_the_facilitator(pg_admin_slack: SlackDriver) -> None:
+def test_export_uploads_the_csv_files_to_the_facilitator(pg_admin_slack: SlackDriver) -> None:
     slack = pg_admin_slack
     _seed_market(slack)
     assert "sent you the CSV files" in admin(slack, "export")
@@ -371,7 +358,9 @@ def test_export_uploads_four_csv_files_to_the_facilitator(pg_admin_slack: SlackD
         "councils.csv",
         "introductions.csv",
         "outcomes.csv",
+        "outputs.csv",
         "posts.csv",
+        "sessions.csv",
     ]
     dm = slack.fake.workspace.dm_channel(FACILITATOR)
     assert dm is not None and all(f.channels == [dm] and f.completed for f in files)
@@ -391,7 +380,7 @@ def test_export_uploads_four_csv_files_to_the_facilitator(pg_admin_slack: SlackD
         "London Borough of Lewisham",
     }
     entry = audit_entries(slack, "export")[0]
-    assert entry.actor == FACILITATOR and len(entry.after or {}) == 4
+    assert entry.actor == FACILITATOR and len(entry.after or {}) == 6
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

@@ -17,8 +17,10 @@ from bot.reports.export import (
     INTRODUCTIONS_HEADER,
     OUTCOMES_HEADER,
     POSTS_HEADER,
+    SESSIONS_HEADER,
     export_bytes,
 )
+from bot.reports.outputs import OUTPUT_HEADER
 
 
 @pytest.fixture
@@ -113,16 +115,55 @@ def test_exports_parse_with_their_documented_headers(
 ) -> None:
     with services.session_factory() as session:
         files = export_bytes(session)
-    assert list(files) == ["posts.csv", "introductions.csv", "outcomes.csv", "councils.csv"]
+    # Files and columns are only ever added, at the end.
+    assert list(files) == [
+        "posts.csv",
+        "introductions.csv",
+        "outcomes.csv",
+        "councils.csv",
+        "sessions.csv",
+        "outputs.csv",
+    ]
     headers = {
         "posts.csv": POSTS_HEADER,
         "introductions.csv": INTRODUCTIONS_HEADER,
         "outcomes.csv": OUTCOMES_HEADER,
         "councils.csv": COUNCILS_HEADER,
+        "sessions.csv": SESSIONS_HEADER,
+        "outputs.csv": OUTPUT_HEADER,
     }
     for name, data in files.items():
         first = data.decode("utf-8-sig").splitlines()[0]
         assert first == ",".join(headers[name])
+    assert POSTS_HEADER[:15] == (
+        "id",
+        "kind",
+        "status",
+        "area",
+        "purpose",
+        "council",
+        "region",
+        "member",
+        "text",
+        "link",
+        "source",
+        "created_at",
+        "expires_at",
+        "closed_at",
+        "removed_reason",
+    )
+    assert POSTS_HEADER[15:] == ("session_id", "service_area")
+    assert OUTCOMES_HEADER[:8] == (
+        "id",
+        "want_id",
+        "council",
+        "region",
+        "introduction_id",
+        "days_saved",
+        "note",
+        "recorded_at",
+    )
+    assert OUTCOMES_HEADER[8:] == ("note_shared",)
 
     posts = _rows(files["posts.csv"])
     assert len(posts) == 12
@@ -144,11 +185,19 @@ def test_exports_parse_with_their_documented_headers(
     ]
     assert all(i["manual"] == "yes" for i in intros)
 
+    assert by_id[market.posts["A"]]["session_id"] == ""
+    assert by_id[market.posts["A"]]["service_area"] == "Health and social care"
+
     outcomes = _rows(files["outcomes.csv"])
     assert sorted((o["council"], float(o["days_saved"])) for o in outcomes) == [
         ("Devon County Council", 30.0),
         ("Wiltshire Council", 12.5),
     ]
+    assert {o["note_shared"] for o in outcomes} == {"no"}, "nobody was asked"
+    assert _rows(files["sessions.csv"]) == []
+    output_rows = _rows(files["outputs.csv"])
+    assert {r["section"] for r in output_rows} >= {"posts", "demand", "supply", "outcome"}
+    assert not any(r["note"] for r in output_rows), "no note was shared"
 
     councils = {c["name"]: c for c in _rows(files["councils.csv"])}
     assert set(councils) == {

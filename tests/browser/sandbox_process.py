@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -127,3 +130,59 @@ def sandbox_process(
             elif proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def act_as(page: Any, user: str) -> None:
+    """Choose who the sandbox page acts as ("Acting as")."""
+    page.get_by_test_id("member-picker").select_option(user)
+
+
+def command(page: Any, text: str) -> None:
+    """Type a message or slash command in the composer and send it."""
+    composer = page.get_by_test_id("composer")
+    composer.fill(text)
+    composer.press("Enter")
+
+
+# ---------------------------------------------------------------- fixtures the browser tests share
+# (imported by each test module: a conftest.py here would shadow tests/conftest.py, which test
+# modules import by name)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``kmbot sandbox --port 0`` in a temporary working directory, its clock pinned to
+    Thursday 7 January 2027, 09:55; its page's address."""
+    workdir = tmp_path_factory.mktemp("sandbox")
+    env = sandbox_env(KMBOT_SANDBOX_NOW=THURSDAY_BEFORE_NUDGE)
+    with sandbox_process(["--port", "0"], workdir, env) as running:
+        yield running.url
+        code, _, stderr = running.stop()
+    assert code == 0, f"the sandbox exited with {code}:\n{stderr}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright (``playwright install`` cannot download here)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/browser-deps.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[dev,browser]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

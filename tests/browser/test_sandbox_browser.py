@@ -9,56 +9,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_process import REPO, THURSDAY_BEFORE_NUDGE, sandbox_env, sandbox_process
+from sandbox_process import REPO, act_as, browser, command, sandbox_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = REPO / "artifacts"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``kmbot sandbox --port 0`` in a temporary working directory, its clock pinned to
-    Thursday 7 January 2027, 09:55; its page's address."""
-    workdir = tmp_path_factory.mktemp("sandbox")
-    env = sandbox_env(KMBOT_SANDBOX_NOW=THURSDAY_BEFORE_NUDGE)
-    with sandbox_process(["--port", "0"], workdir, env) as running:
-        yield running.url
-        code, _, stderr = running.stop()
-    assert code == 0, f"the sandbox exited with {code}:\n{stderr}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright (``playwright install`` cannot download here)."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/browser-deps.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[dev,browser]'")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
 
 SARAH = "U0SARAH"  # Devon County Council
 DELROY = "U0DELROY"  # London Borough of Lewisham
@@ -68,16 +26,6 @@ ALEX = "U0ALEX"  # a facilitator
 OFFER = "Chatbot for council tax enquiries - our scripts, intents and lessons learned"
 WANT = "Help building a council tax chatbot - scripts and intents"
 MODAL_WANT = "Examples of a records retention schedule for a London borough"
-
-
-def _act_as(page: Any, user: str) -> None:
-    page.get_by_test_id("member-picker").select_option(user)
-
-
-def _command(page: Any, text: str) -> None:
-    composer = page.get_by_test_id("composer")
-    composer.fill(text)
-    composer.press("Enter")
 
 
 def test_a_demonstration_in_the_browser(
@@ -102,12 +50,12 @@ def test_a_demonstration_in_the_browser(
     expect(messages).to_contain_text("Devon County Council")
 
     # Devon posts an offer; Lewisham posts a want that matches it.
-    _act_as(page, SARAH)
-    _command(page, f"/offer {OFFER}")
+    act_as(page, SARAH)
+    command(page, f"/offer {OFFER}")
     expect(messages).to_contain_text(OFFER)
     expect(messages).to_contain_text("Only visible to you")
-    _act_as(page, DELROY)
-    _command(page, f"/want {WANT}")
+    act_as(page, DELROY)
+    command(page, f"/want {WANT}")
     want_card = (
         page.get_by_test_id("message")
         .filter(has_text=WANT)
@@ -126,13 +74,13 @@ def test_a_demonstration_in_the_browser(
     expect(intro).to_contain_text("sarah.pengelly@devon.gov.uk")
 
     # A stranger cannot answer it.
-    _act_as(page, HELEN)
+    act_as(page, HELEN)
     intro.get_by_role("button", name="Useful — we're talking").click()
     expect(thread).to_contain_text("Only the two people introduced can answer this introduction")
     expect(intro).to_contain_text("Useful — we're talking")
 
     # A party can: everyone sees the new state.
-    _act_as(page, DELROY)
+    act_as(page, DELROY)
     intro.get_by_role("button", name="Useful — we're talking").click()
     expect(intro).to_contain_text("Marked useful — they're talking by @Delroy Okafor")
     expect(intro.get_by_role("button", name="Useful — we're talking")).to_have_count(0)
@@ -141,7 +89,7 @@ def test_a_demonstration_in_the_browser(
 
     # /want alone opens the modal; an empty text is refused before it is sent; then it posts.
     page.get_by_role("button", name="Close thread").click()
-    _command(page, "/want")
+    command(page, "/want")
     expect(modal).to_be_visible()
     expect(modal).to_contain_text("Post a want")
     modal.get_by_role("button", name="Post").click()
@@ -154,8 +102,8 @@ def test_a_demonstration_in_the_browser(
     expect(messages).to_contain_text("Information Management")
 
     # The facilitator asks for the statistics.
-    _act_as(page, ALEX)
-    _command(page, "/km-admin stats")
+    act_as(page, ALEX)
+    command(page, "/km-admin stats")
     expect(messages).to_contain_text("Councils and members by region")
     expect(messages).to_contain_text("Introductions")
 
@@ -173,7 +121,7 @@ def test_a_demonstration_in_the_browser(
     expect(messages).to_contain_text("Organisational Learning")
 
     # App Home shows the member's posts.
-    _act_as(page, SARAH)
+    act_as(page, SARAH)
     page.get_by_role("button", name="kmbot · Home").click()
     expect(page.get_by_test_id("app-home")).to_contain_text("Your open posts")
     expect(page.get_by_test_id("app-home")).to_contain_text(OFFER)
@@ -238,22 +186,22 @@ def test_the_page_at_a_phones_width_and_at_a_laptops(browser: Any, sandbox_url: 
     expect(menu).to_have_attribute("aria-expanded", "true")
     _fits_across(sidebar, PHONE["width"])
     expect(picker).to_be_visible()
-    _act_as(page, "U0RUKHSANA")
+    act_as(page, "U0RUKHSANA")
     expect(sidebar).to_contain_text("Rukhsana Begum-Hale · London Borough of Tower Hamlets")
     expect(page.get_by_test_id("clock")).to_be_visible()
     # Choosing a conversation closes the menu.
     sidebar.get_by_role("button", name="# km-marketplace").click()
     expect(sidebar).to_be_hidden()
-    _command(page, f"/offer {PHONE_OFFER}")
+    command(page, f"/offer {PHONE_OFFER}")
     expect(messages).to_contain_text(PHONE_OFFER)
 
     # The menu also closes from its button and with Escape.
     menu.click()
-    _act_as(page, HELEN)
+    act_as(page, HELEN)
     expect(sidebar).to_contain_text("Helen Marchbank · Wiltshire Council")
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
-    _command(page, f"/want {PHONE_WANT}")
+    command(page, f"/want {PHONE_WANT}")
     want_card = (
         messages.get_by_test_id("message")
         .filter(has_text=PHONE_WANT)

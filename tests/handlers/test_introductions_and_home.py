@@ -43,6 +43,15 @@ def test_a_party_confirms_and_everyone_sees_the_new_state(slack: SlackDriver) ->
     assert "Marked useful" in text and "<@U0LEWIS>" in text
     assert not any(b["type"] == "actions" for b in updated.blocks)
     assert "marked useful" in slack.fake.ephemerals(lewisham)[-1].text
+    assert "when your want is fulfilled" in slack.fake.ephemerals(lewisham)[-1].text
+
+
+def test_the_offers_author_is_thanked_without_talk_of_their_want(slack: SlackDriver) -> None:
+    devon, _lewisham, want_ts = _matched_pair(slack)
+    intro = _intro(slack, want_ts)
+    slack.click(devon, "intro_useful", _intro_id(intro), message_ts=intro.ts)
+    slack.settle()
+    assert slack.fake.ephemerals(devon)[-1].text == "Thanks — marked useful."
 
 
 def test_a_stranger_is_politely_refused_and_nothing_changes(slack: SlackDriver) -> None:

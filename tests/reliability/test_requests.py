@@ -170,7 +170,13 @@ ACTIONS = sorted(
     and v != ids.ACT_COUNCIL_PICK
 )
 # Open to anyone by design: offering help opens a form; opening the post form posts nothing.
-OPEN_TO_ALL = {ids.ACT_CAN_HELP, ids.ACT_INTERESTED, ids.ACT_NUDGE_HELP, ids.ACT_OPEN_POST_MODAL}
+OPEN_TO_ALL = {
+    ids.ACT_CAN_HELP,
+    ids.ACT_INTERESTED,
+    ids.ACT_NUDGE_HELP,
+    ids.ACT_OPEN_POST_MODAL,
+    ids.ACT_BROWSE_HELP,  # App Home's "I can help" / "I'm interested": any member may offer
+}
 
 
 def test_every_button_refuses_someone_it_does_not_belong_to(pg_slack: SlackDriver) -> None:

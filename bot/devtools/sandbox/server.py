@@ -50,10 +50,17 @@ from bot.devtools.sandbox.cast import (
 from bot.devtools.sandbox.clock import SimulatedClock
 from bot.kernel.data import EXAMPLE_WORKSHOP
 from bot.kernel.settings import Settings
+from bot.slack import ids
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+# kmbot's shortcuts (manifest.yaml's features.shortcuts), offered on the page.
+SHORTCUTS = [
+    {"callback_id": ids.SC_POST_FROM_MESSAGE, "name": "Post as a want / offer", "type": "message"},
+    {"callback_id": ids.SC_REPORT, "name": "Report to facilitators", "type": "message"},
+    {"callback_id": ids.SC_POST_GLOBAL, "name": "Post a want or offer", "type": "global"},
+]
 BOT_TIMEOUT = 10.0  # seconds; Slack itself waits three for an ack
 LONG_POLL_SECONDS = 15.0
 APP_ID = "A0KMBOT"
@@ -321,10 +328,8 @@ class Sandbox:
         command, _, rest = text.strip().partition(" ")
         command = command.lower()
         if not command.startswith("/"):
-            raise _PageError(
-                "The sandbox sends slash commands to kmbot: try `/want`, `/offer`, `/km help` "
-                "or `/km-admin`."
-            )
+            # Plain text is a message from the member (a shortcut can then act on it).
+            return self.say(member, channel, text)
         if command not in ALLOWED_COMMANDS:
             raise _PageError(
                 f"{command} is not a kmbot command. Try /want, /offer, /km or /km-admin."
@@ -365,6 +370,60 @@ class Sandbox:
             # An ack with content is shown to the member, as Slack does.
             answer = reply.json() or {"text": reply.body}
             self._show_ephemeral(response_url, answer)
+        return {"ok": reply.status == 200, "status": reply.status}
+
+    def say(self, member: SampleMember, channel: str, text: str) -> dict[str, Any]:
+        """A member's own message in a channel, as they would type it in Slack."""
+        text = text.strip()
+        if not text:
+            raise _PageError("Type a message first.")
+        if len(text) > 4000:
+            raise _PageError("That message is too long for Slack (4,000 characters at most).")
+        ws = self.fake.workspace
+        conversation = next((c for c in ws.channels() if c.id == channel), None)
+        if conversation is None or conversation.is_im:
+            raise _PageError("Post messages in a channel; in kmbot's DM, use its commands.")
+        # Slack escapes &, < and > in what a person types.
+        typed = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        answer = ws.call("chat.postMessage", {"channel": conversation.id, "text": typed}, member.id)
+        if not answer.get("ok"):
+            raise _PageError(f"Slack refused the message ({answer.get('error')}).")
+        return {"ok": True, "ts": answer.get("ts")}
+
+    def shortcut(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Run a shortcut: a message shortcut on a message, or a global one."""
+        member = self._member(data)
+        callback_id = str(data.get("callback_id") or "")
+        found = next((s for s in SHORTCUTS if s["callback_id"] == callback_id), None)
+        if found is None:
+            raise _PageError("kmbot has no such shortcut.")
+        payload: dict[str, Any] = {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "user": self._user_obj(member),
+            "team": self._team(),
+            "api_app_id": APP_ID,
+            "token": "sandbox",
+            "trigger_id": self.fake.new_trigger_id(user=member.id),
+            "action_ts": f"{time.time():.6f}",
+            "is_enterprise_install": False,
+        }
+        if found["type"] == "message":
+            channel = str(data.get("channel") or "")
+            ts = str(data.get("ts") or "")
+            message, thread_ts, _ephemeral = self._clicked_message(member.id, channel, ts)
+            payload.update(
+                {
+                    "type": "message_action",
+                    "channel": {"id": channel, "name": self._channel_name(channel)},
+                    "message": message,
+                    "message_ts": ts,
+                    "response_url": self.fake.new_response_url(
+                        user=member.id, channel=channel, message_ts=ts, thread_ts=thread_ts
+                    ),
+                }
+            )
+        reply = self._interaction(payload)
         return {"ok": reply.status == 200, "status": reply.status}
 
     def _show_ephemeral(self, response_url: str, payload: dict[str, Any]) -> None:
@@ -558,6 +617,7 @@ class Sandbox:
             "channel_names": {c.id: c.name for c in channels},
             "dm": {"id": dm, "count": len(ws.messages(dm)) if dm else 0},
             "market": MARKET_ID,
+            "shortcuts": SHORTCUTS,
             "clock": self.clock.describe() if self.clock else None,
             "jobs": self.clock.jobs() if self.clock else [],
         }
@@ -612,6 +672,7 @@ class Sandbox:
             ),
         )
         add("POST", "/sandbox/click", self._guard(self.click))
+        add("POST", "/sandbox/shortcut", self._guard(self.shortcut))
         add("POST", "/sandbox/submit", self._guard(self.submit))
         add("POST", "/sandbox/close", self._guard(self.close_modal))
         add("POST", "/sandbox/options", self._guard(self.options))

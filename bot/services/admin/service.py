@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.reports import stats as statistics
 from bot.reports.chart import activity_png
 from bot.reports.export import export_bytes
+from bot.reports.files import ReportFile
 from bot.services import audit
 from bot.services import communities as cop
 from bot.services.admin import communities as cop_admin
@@ -54,15 +55,6 @@ class PostAnswer:
     label: str
     status: str
     author_told: bool
-
-
-@dataclass(frozen=True)
-class ReportFile:
-    """A file for a facilitator: its name, content and title."""
-
-    name: str
-    content: bytes
-    title: str
 
 
 @dataclass(frozen=True)
@@ -259,10 +251,12 @@ class AdminService:
             return statistics.render(statistics.collect(session, now=self.context.clock()))
 
     def export_files(self) -> list[ReportFile]:
-        """Posts, introductions, outcomes and councils as CSV files named for today."""
+        """Posts, introductions, outcomes, councils, sessions and outputs as CSV files named for
+        today."""
+        now = self.context.clock()
         with self.context.reading() as session:
-            files = export_bytes(session)
-        today = self.context.clock().date().isoformat()
+            files = export_bytes(session, now=now)
+        today = now.date().isoformat()
         return [
             ReportFile(f"kmbot-{today}-{name}", data, f"kmbot {name} ({today})")
             for name, data in files.items()

@@ -1,0 +1,53 @@
+"""Follow-ups on introductions: "We're still talking" (the other two buttons are the
+introduction's own, answered by ``handlers.interactions``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.container import Container
+from bot.kernel.errors import KmbotError
+from bot.kernel.text import escape
+from bot.slack import followups as follow_up_messages
+from bot.slack import ids
+from handlers.common import actor, button_value, kick, post_id_from
+
+logger = logging.getLogger(__name__)
+
+
+class FollowUps:
+    """The "We're still talking" button on a follow-up DM."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.follow_ups = container.follow_ups
+
+    def still_talking(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Snooze: ask again in a week, nothing else."""
+        ack()
+        intro_id = post_id_from(button_value(body))
+        team_id, user_id = actor(body)
+        if intro_id is None:
+            _tell(respond, "That button is out of date.")
+            return
+        try:
+            again = self.follow_ups.still_talking(team_id, user_id, intro_id)
+        except KmbotError as exc:
+            _tell(respond, escape(str(exc)))
+            return
+        kick(self.container)
+        _tell(respond, follow_up_messages.still_talking(again))
+        logger.info("Introduction %s: still talking, says %s", intro_id, user_id)
+
+
+def _tell(respond: Respond, text: str) -> None:
+    # Only the presser sees it; the follow-up DM itself is changed through the outbox.
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def register(app: App, container: Container) -> None:
+    """Wire the follow-up DM's own button into the app."""
+    app.action(ids.ACT_INTRO_STILL_TALKING)(FollowUps(container).still_talking)
