@@ -186,7 +186,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         welcomes=WelcomeService(context),
     )
     # Built once per process, before any post needs it (not inside a publishing transaction).
-    service_area_classifier()
+    service_area_classifier(container.live_index.glossary)
     # Cards and confirmations a round of posting owes go out straight after it.
     container.intake.after_work = lambda: container.deliverer.kick()
     return container

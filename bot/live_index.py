@@ -90,6 +90,11 @@ class LiveMatchIndex:
         # Counts changes to the index: matches found at one version hold until it moves.
         self.version = 0
 
+    @property
+    def glossary(self) -> Glossary:
+        """The glossary posts are read with: the shipped one and the network's own rows."""
+        return self.index.glossary
+
     def refresh(self, session: Session) -> int:
         """Bring the index up to date with the store; returns how many posts were (re)read.
 

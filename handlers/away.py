@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from bot.container import Container
 from bot.kernel.errors import KmbotError
 from bot.services.away import says_back
+from bot.slack import away as away_messages
 from bot.slack import ids
-from bot.slack import welcome as away_messages
 from bot.slack.kit import notice
 from handlers.common import actor, input_value, kick, refresh_home
 

@@ -16,8 +16,15 @@ from bot.kernel.errors import KmbotError
 from bot.kernel.text import escape
 from bot.slack import ids
 from bot.slack.browse import BrowseFilter
-from bot.slack.welcome import help_done
-from handlers.common import actor, button_value, help_with, post_id_from, refresh_home
+from bot.slack.introductions import help_done
+from handlers.common import (
+    OUT_OF_DATE,
+    actor,
+    button_value,
+    help_with,
+    post_id_from,
+    refresh_home,
+)
 
 FILTER_ACTIONS = (
     ids.ACT_BROWSE_KIND,
@@ -49,7 +56,7 @@ class Browse:
         refresh_home(self.container, client, user_id, team_id, found)
 
     def page(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        """ "Previous" / "Next" (or "Browse open wants and offers"): the page in the value."""
+        """ "Previous" / "Next": the page (and the filter) in the value."""
         ack()
         team_id, user_id = actor(body)
         found = BrowseFilter.decode(button_value(body))
@@ -61,7 +68,7 @@ class Browse:
         ack()
         team_id, user_id = actor(body)
         post_id = post_id_from(button_value(body))
-        note: str | None = "That button is out of date."
+        note: str | None = OUT_OF_DATE
         if post_id is not None:
             try:
                 done = help_with(self.container, client, body, post_id)

@@ -139,6 +139,10 @@ def refresh_home(
         logger.warning("Could not refresh App Home for %s: %s", user_id, exc)
 
 
+# What a member is told when a button's value no longer makes sense (an old message).
+OUT_OF_DATE = "That button is out of date."
+
+
 def reply(container: Container, respond: Respond | None, user_id: str, text: str) -> None:
     """Tell a member something (escaped): where they acted when there is a response URL,
     otherwise by direct message (App Home, a modal)."""

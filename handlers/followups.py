@@ -10,10 +10,9 @@ from slack_bolt import Ack, App, Respond
 
 from bot.container import Container
 from bot.kernel.errors import KmbotError
-from bot.kernel.text import escape
 from bot.slack import followups as follow_up_messages
 from bot.slack import ids
-from handlers.common import actor, button_value, kick, post_id_from
+from handlers.common import OUT_OF_DATE, actor, button_value, kick, post_id_from, reply
 
 logger = logging.getLogger(__name__)
 
@@ -31,21 +30,17 @@ class FollowUps:
         intro_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         if intro_id is None:
-            _tell(respond, "That button is out of date.")
+            reply(self.container, respond, user_id, OUT_OF_DATE)
             return
         try:
             again = self.follow_ups.still_talking(team_id, user_id, intro_id)
         except KmbotError as exc:
-            _tell(respond, escape(str(exc)))
+            reply(self.container, respond, user_id, str(exc))
             return
         kick(self.container)
-        _tell(respond, follow_up_messages.still_talking(again))
+        # Only the presser sees it; the follow-up DM itself is changed through the outbox.
+        reply(self.container, respond, user_id, follow_up_messages.still_talking(again))
         logger.info("Introduction %s: still talking, says %s", intro_id, user_id)
-
-
-def _tell(respond: Respond, text: str) -> None:
-    # Only the presser sees it; the follow-up DM itself is changed through the outbox.
-    respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def register(app: App, container: Container) -> None:

@@ -17,8 +17,9 @@ from bot.kernel.text import escape
 from bot.kernel.vocabulary import PostStatus
 from bot.services.closing import check_days_saved
 from bot.slack import ids, modals
-from bot.slack.welcome import help_done
+from bot.slack.introductions import help_done
 from handlers.common import (
+    OUT_OF_DATE,
     actor,
     button_value,
     help_with,
@@ -61,7 +62,7 @@ class Interactions:
         intro_id = post_id_from(button_value(body))
         team_id, user_id = actor(body)
         if intro_id is None:
-            self._refuse(respond, "That button is out of date.")
+            self._refuse(respond, OUT_OF_DATE)
             return
         try:
             view = self.container.introductions.answer(team_id, user_id, intro_id, useful=useful)
@@ -88,7 +89,7 @@ class Interactions:
         ack()
         post_id = post_id_from(button_value(body))
         if post_id is None:
-            self._refuse(respond, "That button is out of date.")
+            self._refuse(respond, OUT_OF_DATE)
             return
         try:
             done = help_with(self.container, client, body, post_id)

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.container import Container
+from bot.kernel.text import is_channel_id
 from handlers.common import kick
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ class Welcome:
     def __init__(self, container: Container) -> None:
         self.container = container
         self.welcomes = container.welcomes
+        # Channel id -> whether it is the marketplace (when the setting is a name): asked of
+        # Slack once per channel, not on every join.
+        self._is_market: dict[str, bool] = {}
 
     def joined(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         """Welcome a person (never a bot) to the marketplace channel, once ever."""
@@ -39,16 +43,19 @@ class Welcome:
         wanted = self.container.settings.marketplace_channel
         if channel == wanted:
             return True
-        if not channel or _looks_like_id(wanted):
+        if not channel or is_channel_id(wanted):
             return False
-        try:
-            info = client.conversations_info(channel=channel)
-        except SlackApiError as exc:
-            logger.warning(
-                "conversations.info failed for %s: %s", channel, exc.response.get("error")
-            )
-            return False
-        return bool((info.get("channel") or {}).get("name") == wanted)
+        if channel not in self._is_market:
+            try:
+                info = client.conversations_info(channel=channel)
+            except SlackApiError as exc:
+                logger.warning(
+                    "conversations.info failed for %s: %s", channel, exc.response.get("error")
+                )
+                return False  # not remembered: asked again next time
+            name = (info.get("channel") or {}).get("name")
+            self._is_market[channel] = name == wanted.lstrip("#")
+        return self._is_market[channel]
 
     @staticmethod
     def _is_bot(client: WebClient, user_id: str) -> bool:
@@ -60,10 +67,6 @@ class Welcome:
             logger.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
             return False
         return bool(user.get("is_bot"))
-
-
-def _looks_like_id(channel: str) -> bool:
-    return channel[:1] in ("C", "G") and channel[1:].isalnum() and channel.upper() == channel
 
 
 def register(app: App, container: Container) -> None:

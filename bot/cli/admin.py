@@ -81,12 +81,17 @@ def cmd_stats(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             found = stats.collect(session, now=container.clock())
     finally:
         container.close()
-    if args.json:
-        json.dump(found.as_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        out.write(stats.render(found, markdown=False) + "\n")
+    _show(found.as_json() if args.json else stats.render(found, markdown=False), out)
     return 0
+
+
+def _show(found: str | dict[str, Any], out: TextIO) -> None:
+    """A report as the command prints it: plain text, or JSON (``--json``)."""
+    if isinstance(found, str):
+        out.write(found + "\n")
+    else:
+        json.dump(found, out, indent=2, ensure_ascii=False)
+        out.write("\n")
 
 
 # The marketplace's outputs
@@ -113,11 +118,7 @@ def cmd_outputs(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
                 Path(wanted).write_bytes(content(found))
             except OSError as exc:
                 raise CommandError(f"Cannot write {wanted}: {exc.strerror}") from None
-    if args.json:
-        json.dump(found.as_json(), out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        out.write(outputs.render(found, markdown=False) + "\n")
+    _show(found.as_json() if args.json else outputs.render(found, markdown=False), out)
     return 0
 
 

@@ -174,14 +174,9 @@ def cmd_matches(args: argparse.Namespace, settings: Settings, out: TextIO) -> in
 
 
 def _explain(settings: Settings, posts: list[str], out: TextIO) -> int:
-    from bot.services.why import explain_introduction, parse_pair
-
-    first, second = parse_pair(" ".join(posts))
     container = _container(settings)
     try:
-        answer = explain_introduction(
-            container.read_session, container.live_index, first, second, for_slack=False
-        )
+        answer = container.admin.why(" ".join(posts), for_slack=False)
     finally:
         container.close()
     out.write(answer + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
@@ -57,3 +58,9 @@ def visible_length(text: str) -> int:
 def has_visible_text(text: str) -> bool:
     """True when ``text`` holds at least one letter, digit or symbol a person can see."""
     return any(unicodedata.category(ch)[0] in "LNSP" for ch in text)
+
+
+def is_channel_id(text: str) -> bool:
+    """Whether ``text`` is a Slack channel id (``C0123ABCD``, ``G…`` for older private ones),
+    rather than a channel's name."""
+    return _CHANNEL_ID.fullmatch(text) is not None

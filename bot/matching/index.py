@@ -89,6 +89,11 @@ class MatchIndex:
 
     # -- maintenance --
 
+    @property
+    def glossary(self) -> Glossary:
+        """The glossary this index reads texts with (the network's, in the running bot)."""
+        return self._glossary
+
     def add(self, post: PostForMatching) -> None:
         """Add a post to the index, replacing any post with the same id."""
         if post.kind not in KINDS:

@@ -45,25 +45,28 @@ UNKNOWN_REGION = "Region not known"
 # ---------------------------------------------------------------- service areas
 
 
-@functools.cache
-def classifier() -> ServiceAreaClassifier:
-    """The LGSL service-area classifier, with matching's normaliser (built once, ~0.4 s)."""
-    glossary = Glossary.default()
-    return ServiceAreaClassifier.from_files(lambda text: normalise(text, glossary).terms)
+@functools.lru_cache(maxsize=4)
+def classifier(glossary: Glossary | None = None) -> ServiceAreaClassifier:
+    """The LGSL service-area classifier, reading texts as matching does with ``glossary`` (the
+    shipped one by default; the running bot passes the network's). Built once each, ~0.4 s."""
+    read_with = glossary or Glossary.default()
+    return ServiceAreaClassifier.from_files(lambda text: normalise(text, read_with).terms)
 
 
-def terms_of(text: str) -> list[str]:
+def terms_of(text: str, glossary: Glossary | None = None) -> list[str]:
     """A text's terms as the classifier reads them (matching's normaliser and glossary)."""
-    return list(normalise(text, Glossary.default()).terms)
+    return list(normalise(text, glossary or Glossary.default()).terms)
 
 
-def service_area_of(text: str) -> str | None:
-    """The LGSL top-level function a post's text is about, or None if none stands out."""
-    return classifier().classify_terms(terms_of(text))
+def service_area_of(text: str, glossary: Glossary | None = None) -> str | None:
+    """The LGSL top-level function a post's text is about, or None if none stands out. Posts
+    are classified when they are published or edited, with the network's glossary."""
+    return classifier(glossary).classify_terms(terms_of(text, glossary))
 
 
 def area_of(post: Post) -> str:
-    """A post's service area as reports count it (classified now if it never was)."""
+    """A post's service area as reports count it (a post stored before service areas were is
+    classified now, with the shipped glossary)."""
     return post.service_area or service_area_of(post.text) or UNCLASSIFIED
 
 
@@ -275,15 +278,19 @@ def collect_outputs(
             wants_by_region[(region or UNKNOWN_REGION, area)] += 1
         else:
             supply[area] += 1
-    # Supply is what was offered this quarter or is still open: an open offer from last
-    # quarter still meets this quarter's wants (though it is not counted in this quarter's).
+    # Supply is what was offered this quarter or was still open in it: an offer from an earlier
+    # quarter meets this quarter's wants (though it is not counted in this quarter's supply).
     offered = set(supply) | {
         area_of(post)
         for post in session.scalars(
             select(Post).where(
                 Post.kind == PostKind.OFFER,
-                Post.status == PostStatus.OPEN,
+                Post.status != PostStatus.REMOVED,
                 Post.created_at < start,
+                or_(
+                    Post.status == PostStatus.OPEN,
+                    func.coalesce(Post.closed_at, Post.changed_at) >= start,
+                ),
             )
         )
     }

@@ -23,8 +23,8 @@ from bot.reports.outputs import (  # the marketplace's outputs and live sessions
 )
 from bot.reports.outputs import render as render_outputs
 from bot.slack.followups import FollowUpRates, rates_text  # follow-ups
-from bot.slack.kit import time_text
-from bot.slack.sessions import channel_ref, clock_text, counted, tally
+from bot.slack.kit import channel_ref, clock_text, counted, time_text
+from bot.slack.sessions import tally
 from storage.models import (
     Council,
     Introduction,

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from bot.kernel.data import PROMPTS_FILE
 from bot.kernel.errors import InvalidInput, NotFound
-from bot.kernel.text import clean_post_text, escape, has_visible_text, visible_length
+from bot.kernel.text import (
+    clean_post_text,
+    escape,
+    has_visible_text,
+    is_channel_id,
+    visible_length,
+)
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 from storage.models import CommunityOfPractice, NudgePrompt, utcnow
 
@@ -46,7 +52,6 @@ _DAY_WORDS = {
     for word in (name.lower(), name.lower() + "s", name.lower()[:3])
 } | {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
 _CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|([^>]*))?>$")
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _TIME = re.compile(
     r"^(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*(?P<ampm>am|pm|a\.m\.|p\.m\.)?$", re.IGNORECASE
 )
@@ -209,7 +214,7 @@ def find_community(session: Session, ref: str) -> CommunityOfPractice:
     if mention:
         raw = mention.group(1)
     found: CommunityOfPractice | None = None
-    if _CHANNEL_ID.match(raw):
+    if is_channel_id(raw):
         found = session.scalar(
             select(CommunityOfPractice).where(CommunityOfPractice.channel_id == raw)
         )

@@ -19,8 +19,10 @@ from bot.kernel.settings import Settings
 from bot.kernel.vocabulary import PostStatus
 from bot.live_index import LiveMatchIndex
 from bot.outbox import enqueue as outbox
+from bot.reports.outputs import service_area_of
 from bot.runtime.intake import Ticket
 from bot.services import audit, introductions
+from bot.services import sessions as market_sessions
 from bot.services.closing import owe_card
 from bot.services.context import ServiceContext, member_of
 from bot.services.posting import Draft, MatchPlan, lock_member, validate_post_fields
@@ -60,7 +62,12 @@ def plan_rematch(session: Session, post: Post, new: Draft, matcher: LiveMatchInd
     outside any write transaction: the search then never holds the database's write lock."""
     matcher.refresh(session)
     version = matcher.version
-    return MatchPlan(matcher.matches_for(session, _as_edited(post, new)), [], version)
+    return MatchPlan(
+        matcher.matches_for(session, _as_edited(post, new)),
+        [],
+        version,
+        service_area_of(new.text, matcher.glossary),
+    )
 
 
 def draft_snapshot(new: Draft) -> dict[str, Any]:
@@ -125,9 +132,11 @@ def edit_post(
     if plan is None or plan.version != matcher.version:
         plan = plan_rematch(session, post, checked, matcher)
     post.text, post.area, post.purpose, post.link = text, area, purpose, link
+    post.service_area = plan.service_area
     post.changed_at = now
     session.flush()
     owe_card(session, post)
+    market_sessions.on_post_edited(session, post, now)
     made = introductions.introduce_matches(session, plan.strong, settings=settings)
     label = post_view(post).label
     audit.record(

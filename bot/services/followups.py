@@ -6,7 +6,8 @@ with the introduction's own "Useful" / "Not a fit" buttons and "We're still talk
 in a week). A second ask goes a week after the first; a week after that, an introduction still
 unanswered is recorded as having had no response. Never about a closed post, never to a member
 who is away, erased or has no Slack account; a member gets at most one follow-up DM a day, listing
-every introduction due (the rest wait for the next day).
+every introduction due (the rest wait for the next day). An introduction that fell due more than
+four weeks ago without ever being asked about (made before follow-ups existed, say) is left alone.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from bot.services.introductions import (
     already_answered,
     follow_up_dms,
     owe_follow_up_update,
-    someone_away,
 )
-from bot.services.views import post_view
+from bot.services.views import is_away, post_view
 from bot.slack import followups as follow_up_messages
 from storage.models import Introduction, Member, Post
 
@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 FOLLOW_UP_GAP = timedelta(days=7)  # between asks, and after "we're still talking"
 ASKS = 2  # asks before an introduction is recorded as having had no response
+# An introduction never asked about is asked only this long after it falls due: older ones
+# (made before follow-ups existed, or while the worker was stopped) are not raked up.
+FIRST_ASK_WINDOW = timedelta(days=28)
 _BATCH = 500
 
 
@@ -55,7 +58,11 @@ def _due(settings: Settings, now: datetime) -> ColumnElement[bool]:
     first_due = now - timedelta(days=settings.follow_up_days)
     return or_(
         Introduction.follow_up_due_at <= now,
-        and_(Introduction.follow_up_due_at.is_(None), Introduction.created_at <= first_due),
+        and_(
+            Introduction.follow_up_due_at.is_(None),
+            Introduction.created_at <= first_due,
+            Introduction.created_at > first_due - FIRST_ASK_WINDOW,
+        ),
     )
 
 
@@ -108,12 +115,16 @@ def follow_up_due(session: Session, *, settings: Settings, now: datetime) -> Fol
         return len(batch) < follow_up_messages.MAX_IN_ONE_MESSAGE
 
     for intro in due_introductions(session, settings=settings, now=now):
-        if someone_away(intro, now):
-            continue  # asked when they are back
         parties = (intro.want.member, intro.offer.member)
+        back = [m.away_until for m in parties if m is not None and is_away(m, now)]
+        if back:
+            # Asked when they are back; out of the queue till then, so it holds up nobody.
+            intro.follow_up_due_at = max(d for d in back if d is not None)
+            continue
         reachable = [m for m in parties if m is not None and _reachable(m)]
         if not reachable:
-            continue  # nobody to ask
+            intro.follow_up_due_at = now + FOLLOW_UP_GAP  # nobody to ask yet: look again later
+            continue
         if intro.follow_ups >= ASKS and not _snoozed_since_last_ask(intro):
             intro.no_response_at = now
             run.no_response += 1

@@ -23,6 +23,7 @@ from bot.kernel.vocabulary import KNOWLEDGE_AREAS, PURPOSES, PostKind, PostStatu
 from bot.live_index import LiveMatchIndex
 from bot.matching import Match, PostForMatching
 from bot.outbox import enqueue as outbox
+from bot.reports.outputs import service_area_of
 from bot.runtime.intake import Ticket
 from bot.services import introductions
 from bot.services import sessions as market_sessions
@@ -151,6 +152,7 @@ class MatchPlan:
     strong: list[Match]
     weaker: list[Match]
     version: int
+    service_area: str | None = None  # the LGSL service area it is about (classified here too)
 
 
 def plan_matches(
@@ -168,7 +170,7 @@ def plan_matches(
         area=new.area,
     )
     strong, weaker = matcher.strong_and_weak_for(probe)
-    return MatchPlan(strong, weaker, version)
+    return MatchPlan(strong, weaker, version, service_area_of(new.text, matcher.glossary))
 
 
 def _as_post(matches: list[Match], post_id: int) -> list[Match]:
@@ -215,6 +217,7 @@ def publish_post(
     if plan is None or plan.version != matcher.version:
         plan = plan_matches(session, member, draft_post, matcher)
     post = _store(session, member, draft_post, settings, now)
+    post.service_area = plan.service_area
     card = _owe_card(session, post, settings.marketplace_channel)
     strong, weaker = _as_post(plan.strong, post.id), _as_post(plan.weaker, post.id)
     # The matched posts and their authors in one query, not one lazy load each.
@@ -230,8 +233,8 @@ def publish_post(
         asked = introductions.introduce_on_request(
             session, post, help_for, made_by=member, settings=settings, matcher=matcher
         )
-        if asked is not None and asked not in made:
-            made.append(asked)
+        if asked is not None and asked.held_at is None and asked not in made:
+            made.append(asked)  # held (someone away): introduced on their return, not now
     # Live marketplace sessions: the post's service area, its session, the board
     market_sessions.on_post_published(session, post, now=now)
     candidates = _candidates(session, post, weaker, made)

@@ -10,8 +10,8 @@ calls, not 500.
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,20 +22,14 @@ from bot.kernel.errors import InvalidInput, KmbotError
 from bot.kernel.text import escape, truncate
 from bot.kernel.vocabulary import PostKind, PostStatus
 from bot.outbox import enqueue as outbox
-from bot.reports.chart import outputs_png
-from bot.reports.export import outputs_csv
-from bot.reports.files import ReportFile
 from bot.reports.outputs import (
-    Quarter,
-    collect_outputs,
     made_during,
     ranked,
-    service_area_of,
 )
-from bot.reports.outputs import render as render_outputs
 from bot.services import audit
 from bot.services.context import ServiceContext, member_of
 from bot.slack import sessions as session_messages
+from bot.slack.kit import channel_ref
 from bot.slack.sessions import (
     ParticipantMatches,
     SessionIntroductionLine,
@@ -58,17 +52,20 @@ class SessionRunning(KmbotError):
 # ---------------------------------------------------------------- the rules (caller's session)
 
 
+_MINUTES = re.compile(r"([0-9]{1,6}) ?(?:m|mins?|minutes?)?")
+
+
 def parse_minutes(word: str | None) -> int:
     """The session's length from what the facilitator typed; InvalidInput for anything else."""
     if word is None or word == "":
         return DEFAULT_MINUTES
-    cleaned = word.strip().lower().removesuffix("minutes").removesuffix("mins").rstrip("m ")
-    if not (cleaned.isascii() and cleaned.isdigit()):
+    found = _MINUTES.fullmatch(word.strip().lower())
+    if found is None:
         raise InvalidInput(
             f"“{escape(truncate(word, 20))}” is not a number of minutes. Try "
             f"`/km-admin session start 15` (between {MIN_MINUTES} and {MAX_MINUTES} minutes)."
         )
-    minutes = int(cleaned)
+    minutes = int(found.group(1))
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
         raise InvalidInput(
             f"A session lasts between {MIN_MINUTES} and {MAX_MINUTES} minutes, not {minutes}."
@@ -101,7 +98,7 @@ def start_session(
     if current is not None:
         raise SessionRunning(
             f"A marketplace session is already running in "
-            f"{session_messages.channel_ref(current.channel)} until "
+            f"{channel_ref(current.channel)} until "
             f"{session_messages.clock_text(current.ends_at)}. End it first with "
             "`/km-admin session end`."
         )
@@ -126,14 +123,21 @@ def start_session(
     return market
 
 
+def on_post_edited(session: Session, post: Post, now: datetime) -> None:
+    """After an edit: the board of the running session the post was made in shows it as edited."""
+    if post.session_id is None:
+        return
+    market = running_session(session, lock=True)
+    if market is not None and market.id == post.session_id:
+        refresh_board(session, market, session_view(session, market, now), now)
+
+
 def on_post_published(
     session: Session, post: Post, *, now: datetime | None = None
 ) -> MarketSession | None:
-    """At publish: classify the post's service area and, during a session, tag the post with it
-    and bring the board up to date. Returns the session, if one is running."""
+    """At publish, during a session: tag the post with it and bring the board up to date.
+    Returns the session, if one is running."""
     now = now or post.created_at
-    if post.service_area is None:
-        post.service_area = service_area_of(post.text)
     # Locked so two posts' board renders are serialised: the later one sees the earlier post.
     market = running_session(session, lock=True)
     if market is None or market.ends_at <= now:
@@ -309,16 +313,8 @@ def participants(session: Session, market: MarketSession) -> list[ParticipantMat
 # ---------------------------------------------------------------- what the handlers call
 
 
-@dataclass(frozen=True)
-class OutputsAnswer:
-    """A quarter's outputs for a facilitator: the text, and the chart and CSV if asked for."""
-
-    text: str
-    files: list[ReportFile]
-
-
 class SessionService:
-    """Live marketplace sessions and the quarter's outputs as /km-admin needs them: each call is
+    """Live marketplace sessions as /km-admin needs them: each call is
     one transaction."""
 
     def __init__(self, context: ServiceContext) -> None:
@@ -374,25 +370,3 @@ class SessionService:
         return session_messages.status(view)
 
     # ------------------------------------------------------------ the quarter's outputs
-    def outputs(self, quarter_text: str | None, *, files: bool = False) -> OutputsAnswer:
-        """The quarter's outputs (this quarter if none is named) as mrkdwn, and with ``files``
-        as a chart (PNG) and a CSV file too."""
-        now = self.context.clock()
-        quarter = Quarter.parse(quarter_text, now=now)
-        with self.context.reading() as session:
-            found = collect_outputs(session, quarter, now=now)
-        sent = []
-        if files:
-            sent = [
-                ReportFile(
-                    f"kmbot-outputs-{quarter.key}.png",
-                    outputs_png(found),
-                    f"Marketplace outputs {quarter.label}",
-                ),
-                ReportFile(
-                    f"kmbot-outputs-{quarter.key}.csv",
-                    outputs_csv(found),
-                    f"Marketplace outputs {quarter.label} (CSV)",
-                ),
-            ]
-        return OutputsAnswer(render_outputs(found), sent)

@@ -60,7 +60,15 @@ def explain_introduction(
         if made is not None:
             how = "by a facilitator" if made.manual else f"with score {made.score}"
             reasons = f" Why: {escape(', '.join(made.reasons))}." if made.reasons else ""
-            lines.append(f"They were introduced on {date_text(made.created_at)} {how}.{reasons}")
+            if made.held_at is not None:
+                lines.append(
+                    f"They were matched on {date_text(made.created_at)} {how}, and the "
+                    f"introduction waits until the one who is away is back.{reasons}"
+                )
+            else:
+                lines.append(
+                    f"They were introduced on {date_text(made.created_at)} {how}.{reasons}"
+                )
         closed = [p for p in (want, offer) if p.status != PostStatus.OPEN]
         if closed:
             for post in closed:

@@ -184,11 +184,3 @@ def browse_blocks(found: BrowsePage) -> list[Block]:
         if paging:
             blocks.append({"type": "actions", "block_id": "browse_paging", "elements": paging})
     return blocks
-
-
-def browse_button() -> Block:
-    """Shown on App Home instead of the list when it was refreshed without one."""
-    return {
-        "type": "actions",
-        "elements": [button("Browse open wants and offers", ids.ACT_BROWSE_PAGE, "")],
-    }

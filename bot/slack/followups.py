@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.kernel.text import escape, truncate
 from bot.slack import ids
-from bot.slack.kit import FALLBACK_LIMIT, Block, button, context, date_text, section
+from bot.slack.kit import FALLBACK_LIMIT, Block, button, context, counted, date_text, section
 from bot.slack.views import PostView
 
 MAX_IN_ONE_MESSAGE = 10  # each takes two blocks; Slack allows 50 in a message
@@ -57,7 +57,7 @@ def rates_text(rates: FollowUpRates) -> str:
     """One line of follow-up rates, e.g. for the stats and the weekly digest."""
     n = rates.followed_up
     return (
-        f"{n} introduction{'s' if n != 1 else ''} followed up: "
+        f"{counted(n, 'introduction')} followed up: "
         f"{rates.answered} answered{_percent(rates.answered, n)} "
         f"({rates.useful} useful, {rates.not_a_fit} not a fit), "
         f"{rates.still_talking} still talking, "

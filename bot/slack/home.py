@@ -6,7 +6,8 @@ from typing import Any
 
 from bot.kernel.text import escape, truncate
 from bot.slack import ids
-from bot.slack.browse import BrowsePage, browse_blocks, browse_button
+from bot.slack.away import home_away_block
+from bot.slack.browse import BrowsePage, browse_blocks
 from bot.slack.kit import (
     HEADER_LIMIT,
     Block,
@@ -17,14 +18,11 @@ from bot.slack.kit import (
     section,
 )
 from bot.slack.views import MemberOverview
-from bot.slack.welcome import home_away_block
 
 
-def home(
-    overview: MemberOverview, browse: BrowsePage | None = None, note: str | None = None
-) -> dict[str, Any]:
-    """The App Home tab: a member's posts and introductions, and (with ``browse``) a page of
-    the marketplace's open posts; ``note`` is mrkdwn we wrote, shown at the top."""
+def home(overview: MemberOverview, browse: BrowsePage, note: str | None = None) -> dict[str, Any]:
+    """The App Home tab: a member's posts and introductions, and a page of the marketplace's
+    open posts (``browse``); ``note`` is mrkdwn we wrote, shown at the top."""
     name, council, posts = overview.name, overview.council, overview.posts
     introductions, member_post_ids = overview.introductions, overview.post_ids
     blocks: list[Block] = [
@@ -109,13 +107,9 @@ def home(
     if note:
         blocks.insert(2, section(note))
     blocks.append({"type": "divider"})
-    view: dict[str, Any] = {"type": "home"}
-    if browse is None:
-        blocks.append(browse_button())
-    else:
-        # Browsing comes last: Slack allows 100 blocks, and a member's own things come first.
-        blocks.extend(browse_blocks(browse)[: max(0, 100 - len(blocks))])
-        view["private_metadata"] = browse.filter.encode()
+    # Browsing comes last: Slack allows 100 blocks, and a member's own things come first.
+    blocks.extend(browse_blocks(browse)[: max(0, 100 - len(blocks))])
+    view: dict[str, Any] = {"type": "home", "private_metadata": browse.filter.encode()}
     # Slack allows 100 blocks in a Home view.
     view["blocks"] = blocks[:100]
     return view

@@ -65,3 +65,13 @@ def introduction(intro: IntroductionView) -> dict[str, Any]:
         blocks.append(context(f"{state}{by}."))
     fallback = f"Introduction: {w.label} ({w.council}) and {o.label} ({o.council})"
     return {"text": escape(fallback), "blocks": blocks}
+
+
+def help_done(want: str, offer: str, *, held: bool, where: str) -> str:
+    """The reply to "I can help" / "I'm interested" (``where``: the thread it happens in)."""
+    if held:
+        return (
+            f"Noted: one of you is away, so I'll introduce {want} and {offer} in {where} as soon "
+            "as they're back."
+        )
+    return f"Done: I've introduced {want} and {offer} in {where}."

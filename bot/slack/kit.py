@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.kernel.clock import UK_TIMEZONE, uk_time
-from bot.kernel.text import escape, truncate
+from bot.kernel.text import escape, is_channel_id, truncate
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 
 Block = dict[str, Any]
@@ -31,6 +31,28 @@ def date_text(when: datetime | None, timezone: str = UK_TIMEZONE) -> str:
 def time_text(when: datetime | None, timezone: str = UK_TIMEZONE) -> str:
     """A British date and time such as "25 Feb 2027 14:05", as a clock in the UK shows it."""
     return f"{uk_time(when, timezone):%-d %b %Y %H:%M}" if when else ""
+
+
+def clock_text(when: datetime | None) -> str:
+    """A time of day as UK clocks show it ("14:05")."""
+    return f"{uk_time(when):%H:%M}" if when else ""
+
+
+def channel_ref(channel: str) -> str:
+    """A channel as Slack links it: ``<#C0123>`` for an id, ``#name`` for a name."""
+    if is_channel_id(channel):
+        return f"<#{channel}>"
+    return f"#{escape(channel.lstrip('#'))}"
+
+
+def counted(n: int, word: str) -> str:
+    """ "1 post", "3 posts"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def people(n: int) -> str:
+    """ "1 person", "3 people"."""
+    return "1 person" if n == 1 else f"{n} people"
 
 
 def quote(text: str, limit: int = FIELD_LIMIT - 100) -> str:

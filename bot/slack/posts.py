@@ -14,6 +14,7 @@ from bot.slack.kit import (
     Block,
     area_name,
     button,
+    channel_ref,
     context,
     date_text,
     quote,
@@ -73,9 +74,7 @@ def partners_named(post: PostView, introduced: Sequence[IntroductionView]) -> st
 def post_confirmation(published: PublishedView, channel: str) -> dict[str, Any]:
     """The ephemeral reply to the poster: the post's number and its best candidates."""
     post, introduced, candidates = published.post, published.introduced, published.candidates
-    lines = [f"Thanks — your {post.kind} is posted as *{post.label}* in <#{channel}>."]
-    if not channel.startswith(("C", "G")):
-        lines = [f"Thanks — your {post.kind} is posted as *{post.label}* in #{escape(channel)}."]
+    lines = [f"Thanks — your {post.kind} is posted as *{post.label}* in {channel_ref(channel)}."]
     blocks: list[Block] = [section("\n".join(lines))]
     if introduced:
         names = partners_named(post, introduced)
@@ -98,7 +97,7 @@ def post_confirmation(published: PublishedView, channel: str) -> dict[str, Any]:
 
 def queued(ahead: int, channel: str) -> dict[str, Any]:
     """The reply when many posts are queued ahead of a member's (a workshop burst)."""
-    where = f"<#{channel}>" if channel.startswith(("C", "G")) else f"#{escape(channel)}"
+    where = channel_ref(channel)
     text = (
         f"Got it: your post is safely queued, with {ahead:,} ahead of it. It will appear in "
         f"{where} shortly, and I'll confirm here when it does. No need to post it again."

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.kernel.clock import uk_time
 from bot.kernel.text import escape, truncate
-from bot.slack.kit import context, section
+from bot.slack.kit import channel_ref, clock_text, context, counted, people, section
 
 TOP_AREAS = 5
 
@@ -72,18 +71,6 @@ class ParticipantMatches:
     matches: tuple[tuple[SessionPostLine, SessionPostLine], ...]  # (theirs, the other side)
 
 
-def clock_text(when: datetime | None) -> str:
-    """A time of day as UK clocks show it ("14:05")."""
-    return f"{uk_time(when):%H:%M}" if when else ""
-
-
-def channel_ref(channel: str) -> str:
-    """A channel as Slack links it: ``<#C0123>`` for an id, ``#name`` for a name."""
-    if channel[:1] in "CG" and channel.isalnum() and channel.isupper():
-        return f"<#{channel}>"
-    return f"#{escape(channel.lstrip('#'))}"
-
-
 def _in_area(area: str | None) -> str:
     """ " (Waste management)" after a post placed in a service area; nothing otherwise."""
     return f" ({escape(area)})" if area else ""
@@ -115,16 +102,6 @@ def _intro(i: SessionIntroductionLine) -> str:
         f"• *{escape(i.offer.council)}* can help *{escape(i.want.council)}*: "
         f"“{escape(truncate(i.want.text, 70))}”{_in_area(i.want.area)}"
     )
-
-
-def counted(n: int, word: str) -> str:
-    """ "1 post", "3 posts"."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def people(n: int) -> str:
-    """ "1 person", "3 people"."""
-    return "1 person" if n == 1 else f"{n} people"
 
 
 def tally(posts: int, wants: int, offers: int, participants: int, *, so_far: bool = False) -> str:

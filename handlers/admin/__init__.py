@@ -49,8 +49,8 @@ SUBCOMMANDS: dict[str, tuple[str, Subcommand]] = {
     # Live marketplace sessions and the marketplace's outputs
     "session": ("session", sessions.session),
     "sessions": ("session", sessions.session),
-    "outputs": ("outputs", sessions.outputs),
-    "output": ("outputs", sessions.outputs),
+    "outputs": ("outputs", reports.outputs),
+    "output": ("outputs", reports.outputs),
 }
 
 

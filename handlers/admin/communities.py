@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
 from bot.kernel.errors import InvalidInput
-from bot.kernel.text import escape, truncate
 from bot.kernel.vocabulary import KNOWLEDGE_AREAS
 from bot.services.admin.communities import COMMUNITY_ACTIONS
 from bot.slack import admin as admin_messages
 from handlers.admin.request import Request, split
 from handlers.common import kick, post_id_from
-
-_CHANNEL = re.compile(r"^(?:<#([CG][A-Z0-9]+)(?:\|([^>]*))?>|([CG][A-Z0-9]{2,}))$")
 
 
 def communities(request: Request, rest: str) -> None:
@@ -56,13 +48,11 @@ def _add(request: Request, arg: str) -> None:
             "Give the channel, knowledge area, day and time, e.g. "
             "`/km-admin communities add #km-im-cop IM Tuesday 10:00`."
         )
-    channel_id, name = _channel(request.client, words[0])
-    if not name:
-        name = _channel_name(request.client, channel_id)
+    channel_id, name = request.channel(words[0])
     community = request.container.admin.add_community(
         request.user_id,
         channel_id=channel_id,
-        name=name,
+        name=name or channel_id,
         area=words[1],
         day=words[2],
         time=words[3],
@@ -73,43 +63,6 @@ def _add(request: Request, arg: str) -> None:
         + admin_messages.community_line(community)
         + "\nRemember to invite the bot to the channel (`/invite @kmbot`)."
     )
-
-
-def _channel(client: WebClient, text: str) -> tuple[str, str]:
-    """(channel id, name) from ``<#C123|name>``, ``C123`` or ``#name``."""
-    found = _CHANNEL.match(text.strip())
-    if found:
-        return (found.group(1) or found.group(3)), (found.group(2) or "")
-    # Without "escape channels" in the command's settings Slack sends "#name" as typed.
-    wanted = text.strip().lstrip("#").lower()
-    if text.strip().startswith("#") and wanted:
-        cursor = None
-        for _page in range(50):
-            listed = client.conversations_list(
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=200,
-                cursor=cursor,
-            )
-            for channel in listed.get("channels") or []:
-                if str(channel.get("name", "")).lower() == wanted:
-                    return str(channel["id"]), str(channel["name"])
-            cursor = (listed.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-    raise InvalidInput(
-        f"I can't find the channel “{escape(truncate(text, 60))}”. Pick it from the list "
-        "Slack shows as you type #, or give its id (it starts with C). For a private channel, "
-        "invite the bot first."
-    )
-
-
-def _channel_name(client: WebClient, channel_id: str) -> str:
-    try:
-        info = client.conversations_info(channel=channel_id)
-    except SlackApiError:
-        return channel_id
-    return str((info.get("channel") or {}).get("name") or channel_id)
 
 
 def prompts(request: Request, rest: str) -> None:

@@ -123,10 +123,16 @@ def introduce(request: Request, rest: str) -> None:
     numbers = [post_id_from(w) for w in words if w.lower() not in ("and", "with", "to")]
     if len(numbers) != 2 or None in numbers:
         raise InvalidInput("Give a want's number and an offer's, e.g. `/km-admin introduce 12 7`.")
-    want_id, offer_id = request.container.admin.introduce(
+    want_id, offer_id, held = request.container.admin.introduce(
         request.user_id, request.member_id, numbers[0] or 0, numbers[1] or 0
     )
     kick(request.container)
+    if held:
+        request.say(
+            f"Noted: one of them is away, so I'll introduce want #{want_id} and offer "
+            f"#{offer_id} in the want's thread as soon as they're back."
+        )
+        return
     request.say(
         f"Introduced want #{want_id} and offer #{offer_id} in the want's thread in the marketplace."
     )

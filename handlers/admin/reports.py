@@ -1,4 +1,4 @@
-"""/km-admin stats, export, report and audit."""
+"""/km-admin stats, outputs, export, report, reports and audit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,22 @@ from handlers.admin.request import Request
 def stats(request: Request, rest: str) -> None:
     """stats: the marketplace in numbers."""
     request.say(request.container.admin.statistics())
+
+
+def outputs(request: Request, rest: str) -> None:
+    """outputs [quarter]: the quarter's outputs, and the chart and CSV in a DM."""
+    words = rest.split()
+    send = bool(words) and words[-1].lower() in ("chart", "csv", "files")
+    if send:
+        words = words[:-1]
+    admin = request.container.admin
+    answer = admin.outputs(" ".join(words), files=send)
+    if not answer.files:
+        request.say(answer.text)
+        return
+    request.send_files(answer.files, "The marketplace's outputs: the chart and the CSV.")
+    admin.record_outputs_sent(request.user_id, answer)
+    request.say(answer.text + "\n\nI've sent you the chart and the CSV in a direct message.")
 
 
 def export(request: Request, rest: str) -> None:

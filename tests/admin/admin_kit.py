@@ -51,7 +51,7 @@ class KnownMarket:
     built_at: datetime
 
 
-def _member(session, services: Container, user_id: str, council: str, name: str) -> Member:  # type: ignore[no-untyped-def]
+def council_member(session, services: Container, user_id: str, council: str, name: str) -> Member:  # type: ignore[no-untyped-def]
     choice = council_for(session, council, services.directory)
     assert choice is not None
     return join_member(
@@ -79,19 +79,27 @@ def build_known_market(services: Container) -> KnownMarket:
             session, "Newtown Town Council", actor=FACILITATOR, directory=services.directory
         )
         m = {
-            "devon": _member(session, services, "U0DEVON", "Devon County Council", "Jo Bloggs"),
-            "devon2": _member(session, services, "U0DEVON2", "Devon County Council", "Al Smith"),
-            "cornwall": _member(session, services, "U0CORN", "Cornwall Council", "Kit Penrose"),
-            "wilts": _member(session, services, "U0WILTS", "Wiltshire Council", "Pat Moon"),
-            "lewisham": _member(
+            "devon": council_member(
+                session, services, "U0DEVON", "Devon County Council", "Jo Bloggs"
+            ),
+            "devon2": council_member(
+                session, services, "U0DEVON2", "Devon County Council", "Al Smith"
+            ),
+            "cornwall": council_member(
+                session, services, "U0CORN", "Cornwall Council", "Kit Penrose"
+            ),
+            "wilts": council_member(session, services, "U0WILTS", "Wiltshire Council", "Pat Moon"),
+            "lewisham": council_member(
                 session, services, "U0LEWIS", "London Borough of Lewisham", "Sam Patel"
             ),
-            "glasgow": _member(session, services, "U0GLAS", "Glasgow City Council", "Ailsa Reid"),
+            "glasgow": council_member(
+                session, services, "U0GLAS", "Glasgow City Council", "Ailsa Reid"
+            ),
             "newtown": join_member(
                 session, team_id=TEAM, user_id="U0NEWT", council=newtown, name="Nia Jones"
             ),
         }
-        gone = _member(session, services, "U0GONE", "Glasgow City Council", "Erased Person")
+        gone = council_member(session, services, "U0GONE", "Glasgow City Council", "Erased Person")
         gone.erased_at = now  # erased members are not counted
 
         def post(letter: str, who: str, kind: PostKind, area: str | None, text: str) -> None:

@@ -9,10 +9,17 @@ import io
 import json
 import struct
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from admin_kit import FACILITATOR, KnownMarket, build_known_market, facilitated_slack
+from admin_kit import (
+    FACILITATOR,
+    KnownMarket,
+    build_known_market,
+    council_member,
+    facilitated_slack,
+)
 from slackkit import SlackDriver, validate_blocks, validate_view
 
 from bot.cli.main import main
@@ -24,7 +31,8 @@ from bot.matching import normalise
 from bot.reference.lgsl import ServiceAreaClassifier
 from bot.reports import outputs
 from bot.services.closing import record_outcome
-from storage.models import Member, Outcome, Post
+from bot.services.membership import ensure_reference_councils
+from storage.models import AuditEntry, Member, Outcome, Post, PostKind, PostStatus
 
 
 @pytest.fixture
@@ -88,6 +96,23 @@ def test_posts_are_classified_when_published(market_slack: tuple[SlackDriver, Kn
         assert post is not None and post.service_area == "Health and social care"
 
 
+def test_the_networks_own_glossary_counts_in_the_service_areas(
+    settings: Settings, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A facilitator's KMBOT_GLOSSARY row (a local acronym) is read by the classifier too."""
+    glossary = tmp_path / "glossary.csv"
+    glossary.write_text("term,expansion,kind\nZQX,recycling,acronym\n", encoding="utf-8")
+    text = "ZQX rota and lessons"
+    assert outputs.service_area_of(text) is None, "the shipped glossary does not know ZQX"
+    with facilitated_slack(settings, fake_slack, glossary_file=str(glossary)) as slack:
+        devon = slack.user("U0DEVON", "Jo Bloggs", "jo.bloggs@devon.gov.uk")
+        assert slack.slash(devon, "/offer", text).status == 200
+        slack.settle()
+        with slack.services.session_factory() as session:
+            (post,) = session.query(Post).all()
+            assert post.service_area == "Environmental protection"
+
+
 def test_outputs_in_slack_show_top_areas_gaps_and_shared_outcomes(
     market_slack: tuple[SlackDriver, KnownMarket],
 ) -> None:
@@ -113,6 +138,9 @@ def test_outputs_in_slack_show_top_areas_gaps_and_shared_outcomes(
     assert "sent you the chart and the CSV" in admin(slack, "outputs chart")
     sent = {f.filename: f.content for f in slack.fake.files()}
     assert set(sent) == {f"kmbot-outputs-{quarter.key}.png", f"kmbot-outputs-{quarter.key}.csv"}
+    with slack.services.session_factory() as session:  # sent with shared notes: audited
+        (entry,) = session.query(AuditEntry).filter_by(action="outputs").all()
+        assert entry.actor == FACILITATOR and set(entry.after or {}) == set(sent)
     assert sent[f"kmbot-outputs-{quarter.key}.png"][:8] == b"\x89PNG\r\n\x1a\n"
     rows = list(csv.DictReader(io.StringIO(sent[f"kmbot-outputs-{quarter.key}.csv"].decode())))
     assert ("gap", "South West", "Health and social care") in {
@@ -156,6 +184,47 @@ def test_stats_and_cli_include_the_outputs(
     png = chart_path.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", png[16:24]) == (1200, 600)
+
+
+def test_a_past_quarters_gaps_count_the_offers_open_in_it_not_today(
+    database_url: str, settings: Settings
+) -> None:
+    """Q3 2026's gaps: an offer closed before Q3 met nothing in it; one closed since did."""
+    services = build_container(settings.with_(database_url=database_url, intro_threshold=101))
+    q2, q3, q4 = (utcnow().replace(year=2026, month=m, day=15) for m in (5, 8, 11))
+    try:
+        with services.session_factory.begin() as session:
+            ensure_reference_councils(session, services.directory)
+            devon = council_member(
+                session, services, "U0DEVON", "Devon County Council", "Jo Bloggs"
+            )
+            kent = council_member(session, services, "U0KENT", "Kent County Council", "Raj Shah")
+
+            def post(member: Member, kind: PostKind, area: str, made: datetime) -> Post:
+                p = Post(
+                    kind=kind,
+                    member_id=member.id,
+                    council_id=member.council_id,
+                    text=f"About {area}",
+                    service_area=area,
+                    created_at=made,
+                    changed_at=made,
+                    expires_at=made + timedelta(days=90),
+                )
+                session.add(p)
+                return p
+
+            post(devon, PostKind.WANT, "Housing", q3)
+            post(devon, PostKind.WANT, "Education and learning", q3)
+            housing = post(kent, PostKind.OFFER, "Housing", q2)
+            housing.status, housing.closed_at = PostStatus.FULFILLED, q4  # open all through Q3
+            schools = post(kent, PostKind.OFFER, "Education and learning", q2)
+            schools.status, schools.closed_at = PostStatus.WITHDRAWN, q2  # gone before Q3
+        with services.session_factory() as session:
+            found = outputs.collect_outputs(session, outputs.Quarter(2026, 3), now=q4)
+    finally:
+        services.close()
+    assert [(g.area, g.wants) for g in found.gaps] == [("Education and learning", 1)]
 
 
 def test_quarters_parse_and_bound() -> None:

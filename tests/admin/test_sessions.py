@@ -20,6 +20,7 @@ from bot.kernel.clock import utcnow
 from bot.kernel.settings import Settings
 from bot.reports.export import POSTS_HEADER
 from bot.services import sessions as market_sessions
+from bot.slack import ids
 from bot.slack import sessions as session_messages
 from bot.slack.kit import time_text
 from bot.slack.sessions import SessionPostLine, SessionView, clock_text
@@ -151,6 +152,29 @@ def test_a_session_runs_with_a_live_board_and_ends_with_outputs_and_dms(
     assert "No marketplace session is running" in admin(slack, "session")
 
 
+def test_an_edit_during_a_session_is_classified_again_and_shown_on_the_board(
+    session_slack: SlackDriver,
+) -> None:
+    slack = session_slack
+    devon, _, _ = people(slack)
+    admin(slack, "session start 20")
+    slack.slash(devon, "/want", "School admissions appeals process")
+    slack.settle()
+    assert "Education and learning: 1 want" in board_text(slack)[1]
+    card = next(m for m in slack.fake.messages(MARKET) if "School admissions" in str(m.blocks))
+    slack.click(devon, ids.ACT_EDIT_POST, "1", message_ts=card.ts)
+    slack.settle()
+    edited = "Recycling rota for the street cleaning crews"
+    typed = {ids.ACT_TEXT: {"type": "plain_text_input", "value": edited}}
+    slack.submit(devon, slack.last_modal(), {ids.BLK_TEXT: typed})
+    slack.settle()
+    _, text = board_text(slack)
+    assert "Environmental protection: 1 want" in text and "Education and learning" not in text
+    with slack.services.session_factory() as session:
+        post = session.get(Post, 1)
+        assert post is not None and post.service_area == "Environmental protection"
+
+
 def test_mistakes_get_clear_messages_and_change_nothing(session_slack: SlackDriver) -> None:
     slack = session_slack
     assert "between 1 and 240 minutes, not 0" in admin(slack, "session start 0")
@@ -158,10 +182,14 @@ def test_mistakes_get_clear_messages_and_change_nothing(session_slack: SlackDriv
     assert "is not a number of minutes" in admin(slack, "session start soon")
     assert "“&lt;b&gt;” is not a number of minutes" in admin(slack, "session start <b>")
     assert "can't find the channel #nowhere" in admin(slack, "session start 10 #nowhere")
+    assert "can't find the channel C0NOWHERE" in admin(slack, "session start C0NOWHERE")
+    assert "one channel" in admin(slack, "session start 10 #km-workshop #km-marketplace")
+    assert "“15 20” is not a number of minutes" in admin(slack, "session start 15 #km-workshop 20")
     assert "No marketplace session is running" in admin(slack, "session end")
     with slack.services.session_factory() as session:
         assert session.query(MarketSession).count() == 0
-    assert "Started a 10-minute" in admin(slack, "session start 10 #km-workshop")
+    # The length as people type it, and the channel before or after it.
+    assert "Started a 10-minute" in admin(slack, "session start #km-workshop 10 minutes")
     assert "already running in <#C0WORKSHOP>" in admin(slack, "session start")
     assert "I don't know `/km-admin session later`" in admin(slack, "session later")
     ts, text = board_text(slack, WORKSHOP)
@@ -175,6 +203,14 @@ def test_mistakes_get_clear_messages_and_change_nothing(session_slack: SlackDriv
     )
     with slack.services.session_factory() as session:
         assert session.query(MarketSession).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "minutes"),
+    [(None, 15), ("20", 20), ("20m", 20), ("20 min", 20), ("20 mins", 20), ("20 Minutes", 20)],
+)
+def test_a_session_length_is_read_as_people_type_it(typed: str | None, minutes: int) -> None:
+    assert market_sessions.parse_minutes(typed) == minutes
 
 
 def test_the_worker_ends_a_session_on_time_once(session_slack: SlackDriver) -> None:

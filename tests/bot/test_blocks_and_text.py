@@ -8,6 +8,7 @@ from slackkit import validate_blocks, validate_view
 
 from bot.kernel.text import clean_post_text, escape, has_visible_text, truncate, visible_length
 from bot.slack import introductions, modals, posts
+from bot.slack.browse import BrowseFilter, BrowsePage, BrowseRow
 from bot.slack.home import home as home_tab
 from bot.slack.views import IntroductionView, MemberOverview, PostView
 
@@ -79,7 +80,10 @@ def test_very_long_texts_stay_within_block_kit_limits() -> None:
             tuple(_post(n, text=long_text) for n in range(40)),
             (intro,) * 40,
             frozenset({1}),
-        )
+        ),
+        BrowsePage(
+            BrowseFilter(), tuple(BrowseRow(_post(n), None, False, True) for n in range(10)), 40, ()
+        ),
     )
     assert len(home["blocks"]) <= 100
     validate_view(home)

@@ -10,6 +10,7 @@ from slackkit import SlackDriver, validate_blocks, validate_view
 
 from bot.kernel.clock import uk_time
 from bot.slack import admin, posts, reminders
+from bot.slack.browse import BrowseFilter, BrowsePage
 from bot.slack.home import home
 from bot.slack.kit import date_text, time_text
 from bot.slack.views import AuditView, MemberOverview, PostView
@@ -37,7 +38,8 @@ def _everything_showing(post: PostView) -> dict[str, str]:
     card = posts.card(post)
     reminder = reminders.expiry_reminder(post)
     kept = reminders.kept_open(post)
-    tab = home(MemberOverview("Jo", "Devon County Council", (post,), (), frozenset({post.id})))
+    overview = MemberOverview("Jo", "Devon County Council", (post,), (), frozenset({post.id}))
+    tab = home(overview, BrowsePage(BrowseFilter(), (), 0, ()))
     validate_blocks(card["blocks"])
     validate_blocks(reminder["blocks"])
     validate_view(tab)

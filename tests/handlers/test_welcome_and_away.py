@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
-from conftest import PINNED_AT, SIGNING_SECRET
+from conftest import PINNED_AT, SIGNING_SECRET, make_settings
 from featurekit import driver
 from slackkit import TEAM_ID, SlackDriver, validate_blocks, validate_view
 
@@ -119,6 +119,13 @@ def test_the_marketplace_named_rather_than_by_id_is_recognised(
         assert slack.fake.dms(person) == []
         _joined(slack, person)  # C0MARKET, which Slack says is #km-marketplace
         assert len(slack.fake.dms(person)) == 1
+        other = slack.user("U0OTHER", "Lee Fox", "lee.fox@kent.gov.uk")
+        _joined(slack, other, channel="C0RANDOM")
+        _joined(slack, other)
+        assert len(slack.fake.dms(other)) == 1
+        # Slack is asked once per channel which it is, not on every join.
+        asked = [c.params.get("channel") for c in slack.fake.calls_to("conversations.info")]
+        assert sorted(asked) == ["C0MARKET", "C0RANDOM"]
 
 
 # ---------------------------------------------------------------- away and back
@@ -265,6 +272,51 @@ def test_i_can_help_with_someone_away_says_it_waits_for_their_return(slack: Slac
     with slack.services.session_factory() as session:
         assert collect(session).introductions_made == 1
     assert "<@U0KENT>" in str(made.blocks) and "<@U0WILTS>" in str(made.blocks)
+
+
+def test_an_offer_posted_to_help_someone_away_is_not_reported_as_introduced(
+    slack: SlackDriver,
+) -> None:
+    kent = slack.user("U0KENT", "Raj Shah", "raj.shah@kent.gov.uk")
+    wilts = slack.user("U0WILTS", "Ann Lee", "ann.lee@wiltshire.gov.uk")
+    _post(slack, kent, "/want", "Staff survey on hybrid working")
+    _km(slack, kent, "away until 5 January")
+    _km(slack, wilts, "join Wiltshire Council")
+    want_card = slack.fake.messages(MARKET)[0]
+    slack.click(wilts, "card_can_help", "1", message_ts=want_card.ts)  # no offer yet: the modal
+    slack.settle()
+    typed = {"type": "plain_text_input", "value": "Our hybrid working staff survey questions"}
+    slack.submit(wilts, slack.last_modal(), {"text_block": {"text": typed}})
+    slack.settle()
+    told = str([m.blocks for m in slack.fake.dms(wilts)])  # the modal's reply comes by DM
+    assert "your offer is posted as *Offer #2*" in told
+    assert "I've introduced you" not in told, "held: nobody has been introduced yet"
+    assert slack.fake.thread(MARKET, want_card.ts) == []
+    _km(slack, kent, "back")
+    assert len(slack.fake.thread(MARKET, want_card.ts)) == 1
+
+
+def test_a_facilitator_is_told_when_their_introduction_waits_for_someone_away(
+    database_url: str, fake_slack: FakeSlack
+) -> None:
+    settings = make_settings(database_url, fake_slack, facilitators=("U0FACIL",))
+    with driver(settings, fake_slack, SIGNING_SECRET) as slack:
+        facilitator = slack.user("U0FACIL", "Alex Fac", "alex@kmnetwork.org.uk")
+        kent = slack.user("U0KENT", "Raj Shah", "raj.shah@kent.gov.uk")
+        wilts = slack.user("U0WILTS", "Ann Lee", "ann.lee@wiltshire.gov.uk")
+        _post(slack, kent, "/want", "Staff survey on hybrid working")
+        _post(slack, wilts, "/offer", "Our community area boards model")
+        _km(slack, kent, "away until 5 January")
+        slack.slash(facilitator, "/km-admin", "introduce 1 2")
+        slack.settle()
+        said = _said(slack, facilitator)
+        assert "one of them is away" in said and "as soon as they're back" in said
+        assert "Introduced want" not in said
+        slack.slash(facilitator, "/km-admin", "why 1 2")
+        slack.settle()
+        why = _said(slack, facilitator)
+        assert "waits until the one who is away is back" in why
+        assert "They were introduced" not in why
 
 
 # ---------------------------------------------------------------- held introductions: released,

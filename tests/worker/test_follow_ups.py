@@ -201,8 +201,43 @@ def test_follow_ups_wait_while_a_party_is_away(world: WorkerWorld) -> None:
         assert member is not None
         member.away_until = MADE + 20 * DAY
     assert _run(world, MADE + 10 * DAY).messages == 0
+    # Out of the queue till they are back, so it holds up nobody else's follow-ups.
+    assert _get(world, intro_id).follow_up_due_at == MADE + 20 * DAY
     assert _run(world, MADE + 20 * DAY).messages == 2  # back: both asked
     assert _get(world, intro_id).follow_ups == 1
+
+
+def test_a_long_absence_still_gets_its_follow_up(world: WorkerWorld) -> None:
+    kent, _, intro_id = _pair(world)
+    with world.services.session_factory.begin() as session:
+        member = session.get(Member, kent)
+        assert member is not None
+        member.away_until = MADE + 90 * DAY
+    assert _run(world, MADE + 10 * DAY).messages == 0
+    assert _run(world, MADE + 60 * DAY).messages == 0
+    assert _run(world, MADE + 90 * DAY).messages == 2
+    assert _get(world, intro_id).follow_ups == 1
+
+
+def test_introductions_long_past_due_are_not_raked_up(world: WorkerWorld) -> None:
+    """Introductions made long before follow-ups began (or the worker ran) are left alone:
+    nobody is asked about one from months ago."""
+    _, _, old = _pair(world)  # due at day 10
+    _, _, recent = _pair_again(world, made=MADE + 90 * DAY)  # due at day 100
+    run = _run(world, MADE + 120 * DAY)
+    assert run.introductions == 1 and run.messages == 2
+    assert _get(world, old).follow_ups == 0 and _follow_ups(world, "U0KENT") == []
+    # Within four weeks of falling due it is still asked about.
+    assert _get(world, recent).follow_ups == 1 and len(_follow_ups(world, "U0LEEDS")) == 1
+
+
+def _pair_again(world: WorkerWorld, made=MADE) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """A second pair (Leeds wants, Bath offers), introduced at ``made``."""
+    leeds = world.member("U0LEEDS", world.council("Leeds City Council"), "Kim Lee")
+    bath = world.member("U0BATH", world.council("Bath and North East Somerset Council"), "Al Ng")
+    want = world.post(leeds, "Records retention schedule", created_at=MADE - DAY)
+    offer = world.post(bath, "Our retention schedule", kind=PostKind.OFFER, created_at=MADE - DAY)
+    return leeds, bath, _intro(world, want, offer, made)
 
 
 def test_the_follow_up_dm_is_owed_through_the_outbox(world: WorkerWorld) -> None:

@@ -50,6 +50,7 @@ from bot.devtools.sandbox.cast import (
 from bot.devtools.sandbox.clock import SimulatedClock
 from bot.kernel.data import EXAMPLE_WORKSHOP
 from bot.kernel.settings import Settings
+from bot.kernel.text import is_channel_id
 from bot.slack import ids
 
 logger = logging.getLogger(__name__)
@@ -216,7 +217,7 @@ class Sandbox:
     # ------------------------------------------------------------ setting the scene
     def _furnish_workspace(self) -> None:
         market_name = self.base_settings.marketplace_channel.lstrip("#")
-        if market_name.startswith(("C", "G")) and market_name.isupper():
+        if is_channel_id(market_name):
             market_name = "km-marketplace"  # the env names a real channel id: keep a readable name
         self.fake.add_channel(MARKET_ID, market_name)
         for community in COMMUNITIES:

@@ -7,10 +7,12 @@ import logging
 from dataclasses import dataclass
 
 from bot.reports import stats as statistics
-from bot.reports.chart import activity_png
-from bot.reports.export import export_bytes
+from bot.reports.chart import activity_png, outputs_png
+from bot.reports.export import export_bytes, outputs_csv
 from bot.reports.files import ReportFile
-from bot.services import audit
+from bot.reports.outputs import Quarter, collect_outputs
+from bot.reports.outputs import render as render_outputs
+from bot.services import audit, why
 from bot.services import communities as cop
 from bot.services.admin import communities as cop_admin
 from bot.services.admin import councils, facilitators, moderation
@@ -20,6 +22,14 @@ from bot.slack.views import AuditView, CommunityView, MemberView, PromptView
 from storage.models import Member
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutputsAnswer:
+    """A quarter's outputs for a facilitator: the text, and the chart and CSV if asked for."""
+
+    text: str
+    files: list[ReportFile]
 
 
 @dataclass(frozen=True)
@@ -178,8 +188,11 @@ class AdminService:
             told = post.member is not None and bool(post.member.slack_user_id)
             return PostAnswer(f"{post.kind.capitalize()} #{post.id}", str(post.status), told)
 
-    def introduce(self, actor: str, member_id: int, first: int, second: int) -> tuple[int, int]:
-        """Introduce a want and an offer a facilitator chose; returns (want id, offer id)."""
+    def introduce(
+        self, actor: str, member_id: int, first: int, second: int
+    ) -> tuple[int, int, bool]:
+        """Introduce a want and an offer a facilitator chose; returns (want id, offer id, held):
+        held when one of them is away, so the introduction waits for their return."""
         with self.context.session_factory.begin() as session:
             made_by = session.get(Member, member_id)
             self.context.live_index.refresh(session)
@@ -192,7 +205,7 @@ class AdminService:
                 settings=self.context.settings,
                 matcher=self.context.live_index,
             )
-            return intro.want_id, intro.offer_id
+            return intro.want_id, intro.offer_id, intro.held_at is not None
 
     # ------------------------------------------------------------ communities and prompts
     def communities(self) -> list[CommunityView]:
@@ -293,6 +306,42 @@ class AdminService:
         after = {"bytes": len(report.file.content), "week_from": report.week_from}
         with self.context.session_factory.begin() as session:
             audit.record(session, actor, "report", "chart", before=None, after=after)
+
+    def outputs(self, quarter_text: str | None, *, files: bool = False) -> OutputsAnswer:
+        """The quarter's outputs (this quarter if none is named) as mrkdwn, and with ``files``
+        as a chart (PNG) and a CSV file too."""
+        now = self.context.clock()
+        quarter = Quarter.parse(quarter_text, now=now)
+        with self.context.reading() as session:
+            found = collect_outputs(session, quarter, now=now)
+        sent = []
+        if files:
+            sent = [
+                ReportFile(
+                    f"kmbot-outputs-{quarter.key}.png",
+                    outputs_png(found),
+                    f"Marketplace outputs {quarter.label}",
+                ),
+                ReportFile(
+                    f"kmbot-outputs-{quarter.key}.csv",
+                    outputs_csv(found),
+                    f"Marketplace outputs {quarter.label} (CSV)",
+                ),
+            ]
+        return OutputsAnswer(render_outputs(found), sent)
+
+    def record_outputs_sent(self, actor: str, answer: OutputsAnswer) -> None:
+        """Audit that the quarter's outputs (with any shared notes) were sent to a facilitator."""
+        after = {f.name: len(f.content) for f in answer.files}
+        with self.context.session_factory.begin() as session:
+            audit.record(session, actor, "outputs", "chart and csv", before=None, after=after)
+
+    def why(self, text: str, *, for_slack: bool = True) -> str:
+        """Why two posts (numbers as typed, either order) were or were not introduced."""
+        first, second = why.parse_pair(text)
+        return why.explain_introduction(
+            self.context.reading, self.context.live_index, first, second, for_slack=for_slack
+        )
 
     def audit_entries(
         self, *, limit: int, actor: str | None, action: str | None
