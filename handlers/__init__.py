@@ -28,10 +28,10 @@ from handlers import (
 
 
 def register_all(app: App, container: Container) -> None:
-    """Register every listener; ``/km`` gets ``join`` from posting and its personal-data
-    subcommands from privacy, passed in explicitly."""
+    """Register every listener; ``/km`` gets ``join`` from posting, its personal-data
+    subcommands from privacy and ``away`` / ``back`` from away, passed in explicitly."""
     post = posting.register(app, container)
-    away_subcommands = away.register(app, container)  # /km away, /km back and App Home's
+    away_subcommands = away.register(app, container)  # and App Home's away buttons
     km.register(
         app,
         container,

@@ -14,7 +14,7 @@ from bot.services.away import says_back
 from bot.slack import away as away_messages
 from bot.slack import ids
 from bot.slack.kit import notice
-from handlers.common import actor, input_value, kick, refresh_home
+from handlers.common import actor, input_value, kick, refresh_home, reply
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +67,16 @@ class Away:
         team_id, user_id = actor(body)
         text = input_value(view, ids.BLK_AWAY_DATE, ids.ACT_AWAY_DATE) or ""
         try:
-            self.away.go_away(team_id, user_id, text)
+            self.away.check_return(text)  # the date is checked before the ack, nothing written
         except KmbotError as exc:
-            ack(response_action="errors", errors={ids.BLK_AWAY_DATE: str(exc)[:150]})
+            ack(response_action="errors", errors={ids.BLK_AWAY_DATE: str(exc)})
             return
         ack()
+        try:
+            self.away.go_away(team_id, user_id, text)
+        except KmbotError as exc:  # not a member (yet): told by direct message
+            reply(self.container, None, user_id, str(exc))
+            return
         refresh_home(self.container, client, user_id, team_id)
 
     def back_button(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -81,7 +86,11 @@ class Away:
         release = self.away.come_back(team_id, user_id)
         kick(self.container)
         logger.info("%s is back from App Home: %s", user_id, release)
-        refresh_home(self.container, client, user_id, team_id)
+        made, dropped = (release.made, release.dropped) if release else (None, 0)
+        # What happened to the held introductions, at the top of the Home tab.
+        refresh_home(
+            self.container, client, user_id, team_id, note=away_messages.back(made, dropped)
+        )
 
 
 def register(app: App, container: Container) -> dict[str, Any]:

@@ -166,6 +166,10 @@ class AwayService:
             now = self.context.clock()
             return member.away_until if member is not None and is_away(member, now) else None
 
+    def check_return(self, text: str) -> None:
+        """InvalidInput (saying why) if ``text`` is not a day to be back on; nothing is read."""
+        back_on(text, now=self.context.clock())
+
     def go_away(self, team_id: str, user_id: str, text: str) -> datetime:
         """Away until the day typed (checked first: a bad date changes nothing); the instant."""
         now = self.context.clock()

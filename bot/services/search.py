@@ -57,7 +57,9 @@ class BrowsingService:
     def overview(self, team_id: str, user_id: str) -> MemberOverview:
         """A member's posts and introductions (empty for someone who has never posted)."""
         with self.context.reading() as session:
-            return member_overview(session, member_of(session, team_id, user_id))
+            return member_overview(
+                session, member_of(session, team_id, user_id), self.context.clock()
+            )
 
     def is_member(self, team_id: str, user_id: str) -> bool:
         """Whether this Slack user is known at all (joined, or posted before joining)."""
@@ -70,10 +72,11 @@ class BrowsingService:
         """A member's own posts and introductions, and a page of the marketplace for App Home."""
         with self.context.reading() as session:
             member = member_of(session, team_id, user_id)
+            now = self.context.clock()
             found = browse_page(
                 session,
                 f,
-                now=self.context.clock(),
+                now=now,
                 own_council_id=member.council_id if member is not None else None,
             )
-            return member_overview(session, member), found
+            return member_overview(session, member, now), found

@@ -265,7 +265,6 @@ def session_view(session: Session, market: MarketSession, now: datetime) -> Sess
         ends_at=market.ends_at,
         ended_at=market.ended_at,
         now=now,
-        posts=len(posts),
         wants=len(wanted),
         offers=len(posts) - len(wanted),
         participants=len({p.member_id for p, _ in posts if p.member_id is not None}),

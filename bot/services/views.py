@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.kernel.clock import utcnow
 from bot.services.audit import describe_change
 from bot.slack.views import (
     AuditView,
@@ -68,7 +67,7 @@ def is_away(member: Member, now: datetime) -> bool:
     return member.away_until is not None and member.away_until > now
 
 
-def member_overview(session: Session, member: Member | None) -> MemberOverview:
+def member_overview(session: Session, member: Member | None, now: datetime) -> MemberOverview:
     """Everything App Home shows a member."""
     if member is None:
         return MemberOverview(None, None, (), (), frozenset())
@@ -81,7 +80,7 @@ def member_overview(session: Session, member: Member | None) -> MemberOverview:
         posts=tuple(post_view(p) for p in posts),
         introductions=tuple(introduction_view(i, session) for i in intros),
         post_ids=frozenset(p.id for p in posts),
-        away_until=member.away_until if is_away(member, utcnow()) else None,
+        away_until=member.away_until if is_away(member, now) else None,
     )
 
 

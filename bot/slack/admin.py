@@ -115,7 +115,7 @@ def overview_help() -> str:
             "• `remove` / `restore` a post (moderation)",
             "• `introduce` a want and an offer; `why` they were (not) introduced",
             "• `communities` list, add, pause, resume, remove, nudge; `prompts` list, add, remove",
-            "• `stats`, `export` (CSV), `report` (chart), `audit`; `reports` members sent you",
+            "• `stats`, `export` (CSV), `report` (chart), `audit`; `reports` (cards reported)",
             "• `session` start, end (a live marketplace session); `outputs` [quarter]",
             "Add `help` after any of them for details, e.g. `/km-admin councils help`.",
         ]

@@ -25,9 +25,7 @@ def edit_saved(
         names = partners_named(post, introduced)
         blocks.append(section(f"It now matches more, so I've introduced you to: {names}."))
     else:
-        blocks.append(
-            context("No new introductions: nobody you've met already is introduced again.")
-        )
+        blocks.append(context("No new matches. I never introduce you to the same post twice."))
     return {"text": f"Saved your changes to {post.label}.", "blocks": blocks}
 
 

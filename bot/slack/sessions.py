@@ -44,7 +44,6 @@ class SessionView:
     ends_at: datetime
     ended_at: datetime | None
     now: datetime
-    posts: int
     wants: int
     offers: int
     participants: int
@@ -53,6 +52,11 @@ class SessionView:
     introductions: tuple[SessionIntroductionLine, ...]
     unmatched_wants: tuple[SessionPostLine, ...]
     latest: tuple[SessionPostLine, ...] = ()
+
+    @property
+    def posts(self) -> int:
+        """How many posts were made in the session (removed ones left out)."""
+        return self.wants + self.offers
 
     @property
     def minutes_left(self) -> int:

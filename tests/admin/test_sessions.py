@@ -344,7 +344,6 @@ def test_the_outputs_list_at_most_25_lines_a_section() -> None:
         ends_at=start + timedelta(minutes=15),
         ended_at=start + timedelta(minutes=15),
         now=start + timedelta(minutes=15),
-        posts=30,
         wants=30,
         offers=0,
         participants=1,

@@ -227,6 +227,21 @@ def test_app_home_away_modal_and_im_back(slack: SlackDriver) -> None:
     assert _member(slack, devon).away_until is None
     home = slack.fake.home_view(devon)
     assert home is not None and "Away until…" in str(home["blocks"])
+    assert "Welcome back. Nothing was held while you were away." in str(home["blocks"])
+
+
+def test_the_away_modal_from_someone_who_never_joined_explains_by_dm(slack: SlackDriver) -> None:
+    stranger = slack.user("U0NEW", "Kim Ng", "kim.ng@kent.gov.uk")
+    slack.home_opened(stranger)
+    slack.settle()
+    slack.click(stranger, "home_away", "away", view=slack.fake.home_view(stranger))
+    slack.settle()
+    answered = slack.submit(
+        stranger, slack.last_modal(), {"away_date_block": {"away_date": {"value": "05/01/2028"}}}
+    )
+    slack.settle()
+    assert answered.status == 200 and not (answered.body or "").strip(), "a plain ack"
+    assert "You haven't joined the marketplace yet" in slack.fake.dms(stranger)[-1].text
 
 
 def test_expiry_reminders_wait_while_away(slack: SlackDriver) -> None:
