@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.kernel.clock import utcnow
@@ -477,7 +478,20 @@ class PostingService:
                 outbox.notify_member(session, member, confirmation, kind="confirmation")
             if ticket is not None:
                 ticket.finish(session)
-            return published
+            market_id = result.post.session_id
+        if market_id is not None:
+            self._refresh_board(market_id)
+        return published
+
+    def _refresh_board(self, market_id: int) -> None:
+        """The live session's board, after the post is safely stored: a failure here loses
+        no post (the next post, or the session's end, brings the board up to date)."""
+        try:
+            market_sessions.refresh_board_after(
+                self.context.reading, self.context.session_factory, market_id, self.context.clock()
+            )
+        except SQLAlchemyError:
+            logger.exception("Could not update the board of live session %s", market_id)
 
     def answer(
         self,

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from bot.kernel.clock import utcnow
@@ -135,17 +136,45 @@ def on_post_edited(session: Session, post: Post, now: datetime) -> None:
 def on_post_published(
     session: Session, post: Post, *, now: datetime | None = None
 ) -> MarketSession | None:
-    """At publish, during a session: tag the post with it and bring the board up to date.
-    Returns the session, if one is running."""
+    """At publish, during a session: tag the post with it. Returns the session, if one is
+    running. The board is brought up to date after the post's transaction commits
+    (``refresh_board_after``), so its render never holds the write lock."""
     now = now or post.created_at
-    # Locked so two posts' board renders are serialised: the later one sees the earlier post.
+    # Locked: a session ending now sees this post in its outputs, or the post is not in it.
     market = running_session(session, lock=True)
     if market is None or market.ends_at <= now:
         return None
     post.session_id = market.id
     session.flush()
-    refresh_board(session, market, session_view(session, market, now), now)
     return market
+
+
+def _newest_post_id(session: Session, market_id: int) -> int | None:
+    return session.scalar(select(func.max(Post.id)).where(Post.session_id == market_id))
+
+
+def refresh_board_after(
+    reading: Callable[[], Session],
+    writing: sessionmaker[Session],
+    market_id: int,
+    now: datetime,
+) -> None:
+    """Bring a running session's board up to date once a post in it has committed: the view
+    is read without the write lock, then a short write owes Slack the update. A post that
+    committed in between is seen (its newer id), and the view is then read again there."""
+    with reading() as session:
+        market = session.get(MarketSession, market_id)
+        if market is None or market.ended_at is not None:
+            return  # the end renders the final board
+        view = session_view(session, market, now)
+        newest = _newest_post_id(session, market_id)
+    with writing.begin() as session:
+        market = session.get(MarketSession, market_id, with_for_update=True)
+        if market is None or market.ended_at is not None:
+            return
+        if _newest_post_id(session, market_id) != newest:
+            view = session_view(session, market, now)
+        refresh_board(session, market, view, now)
 
 
 def refresh_board(
