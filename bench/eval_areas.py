@@ -53,6 +53,7 @@ def evaluate(name: str) -> dict[str, float | int | list[tuple[str, str, str]]]:
         "precision": named_right / named if named else 0.0,
         "recall": named_right / labelled if labelled else 0.0,
         "baseline": sum(gold == commonest for _t, gold in rows) / len(rows),
+        "nothing": sum(not gold for _t, gold in rows) / len(rows),
         "wrong": wrong,
     }
 
@@ -66,16 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     for name in [*names, args.misses]:
         if name and name not in SETS:
             parser.error(f"unknown set {name} (choose from {', '.join(SETS)})")
-    print(f"{'set':<34}{'posts':>6}{'accuracy':>10}{'precision':>11}{'recall':>8}{'baseline':>10}")
+    print(
+        f"{'set':<34}{'posts':>6}{'accuracy':>10}{'precision':>11}{'recall':>8}"
+        f"{'commonest':>11}{'nothing':>9}"
+    )
     for name in names:
         r = evaluate(name)
         print(
             f"{name + ' (' + SETS[name] + ')':<34}{r['posts']:>6}{r['accuracy']:>10.3f}"
-            f"{r['precision']:>11.3f}{r['recall']:>8.3f}{r['baseline']:>10.3f}"
+            f"{r['precision']:>11.3f}{r['recall']:>8.3f}{r['baseline']:>11.3f}{r['nothing']:>9.3f}"
         )
     print(
         "accuracy: posts given the labelled area (or none when none is labelled); precision and "
-        "recall: of naming an area; baseline: every post under the commonest area"
+        "recall: of naming an area; baselines: every post under the commonest area, or none"
     )
     if args.misses:
         print(f"\n{args.misses}: wrong answers")

@@ -1,14 +1,16 @@
-"""A known marketplace, built through the services, for the admin tests to count."""
+"""A known marketplace, built through the services, and the helpers the admin tests share."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slackkit import SlackDriver, make_services
+from slackkit import SlackDriver, make_services, validate_blocks
 
 from bot.container import Container
 from bot.devtools.fakeslack import FakeSlack
@@ -40,6 +42,23 @@ def facilitated_slack(
         yield driver
     finally:
         driver.close()
+
+
+def admin(slack: SlackDriver, text: str, user: str = FACILITATOR) -> str:
+    """Run /km-admin and return the ephemeral reply's text, after checking its blocks."""
+    before = len(slack.fake.ephemerals(user))
+    assert slack.slash(user, "/km-admin", text).status == 200
+    slack.settle()
+    replies = slack.fake.ephemerals(user)
+    assert len(replies) == before + 1, f"expected one reply to /km-admin {text}"
+    validate_blocks(replies[-1].blocks)
+    return " ".join(b["text"]["text"] for b in replies[-1].blocks or [] if b.get("text"))
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """An exported CSV file's rows, after checking it starts with the BOM Excel needs."""
+    assert data.startswith(b"\xef\xbb\xbf"), "a BOM, so Excel reads UTF-8"
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 @dataclass

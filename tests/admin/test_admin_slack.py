@@ -8,7 +8,7 @@ import struct
 from collections.abc import Iterator
 
 import pytest
-from admin_kit import facilitated_slack
+from admin_kit import FACILITATOR, admin, facilitated_slack
 from slackkit import SlackDriver, validate_blocks
 
 from bot.devtools.fakeslack import FakeSlack
@@ -17,7 +17,7 @@ from bot.services import audit
 from storage.models import AuditEntry, Member, Role
 
 MARKET = "C0MARKET"
-FACILITATOR = "U0FACIL"
+
 COP = "C0IMCOP"
 
 
@@ -35,18 +35,6 @@ def pg_admin_slack(
     """As ``admin_slack``, on both database engines."""
     with facilitated_slack(settings, fake_slack, database_url=database_url) as driver:
         yield driver
-
-
-def admin(slack: SlackDriver, text: str, user: str = FACILITATOR) -> str:
-    """Run /km-admin and return the ephemeral reply's text, after checking its blocks."""
-    before = len(slack.fake.ephemerals(user))
-    resp = slack.slash(user, "/km-admin", text)
-    assert resp.status == 200
-    slack.settle()
-    replies = slack.fake.ephemerals(user)
-    assert len(replies) == before + 1, f"expected one reply to /km-admin {text}"
-    validate_blocks(replies[-1].blocks)
-    return " ".join(b["text"]["text"] for b in replies[-1].blocks or [] if b.get("text"))
 
 
 def audit_entries(slack: SlackDriver, action: str) -> list[AuditEntry]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 import pytest
-from admin_kit import KnownMarket, build_known_market, week_monday
+from admin_kit import KnownMarket, build_known_market, csv_rows, week_monday
 
 from bot.container import Container, build_container
 from bot.kernel.settings import Settings
@@ -105,11 +103,6 @@ def test_rendering_names_the_numbers(services: Container, market: KnownMarket) -
     ]
 
 
-def _rows(data: bytes) -> list[dict[str, str]]:
-    assert data.startswith(b"\xef\xbb\xbf"), "a BOM, so Excel reads UTF-8"
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-
-
 def test_exports_parse_with_their_documented_headers(
     services: Container, market: KnownMarket
 ) -> None:
@@ -165,7 +158,7 @@ def test_exports_parse_with_their_documented_headers(
     )
     assert OUTCOMES_HEADER[8:] == ("note_shared",)
 
-    posts = _rows(files["posts.csv"])
+    posts = csv_rows(files["posts.csv"])
     assert len(posts) == 12
     by_id = {int(p["id"]): p for p in posts}
     removed = by_id[market.posts["D"]]
@@ -175,7 +168,7 @@ def test_exports_parse_with_their_documented_headers(
     assert by_id[market.posts["A"]]["region"] == "South West"
     assert by_id[market.posts["I"]]["area"] == ""
 
-    intros = _rows(files["introductions.csv"])
+    intros = csv_rows(files["introductions.csv"])
     assert [i["status"] for i in intros] == [
         "confirmed",
         "confirmed",
@@ -188,18 +181,18 @@ def test_exports_parse_with_their_documented_headers(
     assert by_id[market.posts["A"]]["session_id"] == ""
     assert by_id[market.posts["A"]]["service_area"] == "Health and social care"
 
-    outcomes = _rows(files["outcomes.csv"])
+    outcomes = csv_rows(files["outcomes.csv"])
     assert sorted((o["council"], float(o["days_saved"])) for o in outcomes) == [
         ("Devon County Council", 30.0),
         ("Wiltshire Council", 12.5),
     ]
     assert {o["note_shared"] for o in outcomes} == {"no"}, "nobody was asked"
-    assert _rows(files["sessions.csv"]) == []
-    output_rows = _rows(files["outputs.csv"])
+    assert csv_rows(files["sessions.csv"]) == []
+    output_rows = csv_rows(files["outputs.csv"])
     assert {r["section"] for r in output_rows} >= {"posts", "demand", "supply", "outcome"}
     assert not any(r["note"] for r in output_rows), "no note was shared"
 
-    councils = {c["name"]: c for c in _rows(files["councils.csv"])}
+    councils = {c["name"]: c for c in csv_rows(files["councils.csv"])}
     assert set(councils) == {
         "Devon County Council",
         "Cornwall Council",
@@ -233,7 +226,7 @@ def test_export_defuses_spreadsheet_formulas(services: Container, market: KnownM
             matcher=services.live_index,
         )
     with services.session_factory() as session:
-        posts = _rows(export_bytes(session)["posts.csv"])
+        posts = csv_rows(export_bytes(session)["posts.csv"])
     assert posts[-1]["text"].startswith("'=HYPERLINK")
 
 

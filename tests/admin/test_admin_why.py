@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import time_machine
+from admin_kit import admin
 from slackkit import SlackDriver
-from test_admin_slack import admin, admin_slack, members  # noqa: F401  (the fixture)
+from test_admin_slack import admin_slack, members  # noqa: F401  (the fixture)
 
 
 def test_why_explains_an_introduction_and_a_pair_that_was_not_introduced(
@@ -12,17 +16,19 @@ def test_why_explains_an_introduction_and_a_pair_that_was_not_introduced(
 ) -> None:
     slack = admin_slack
     devon, lewisham = members(slack)
-    slack.slash(devon, "/offer", "Information asset register template with named owners")
-    slack.settle()
-    slack.slash(lewisham, "/want", "Help building our information asset register (IAR)")
-    slack.settle()
+    # Introduced at 23:30 UTC: 00:30 on 17 June by UK clocks (BST), the date a facilitator reads.
+    with time_machine.travel(datetime(2027, 6, 16, 23, 30, tzinfo=UTC), tick=True):
+        slack.slash(devon, "/offer", "Information asset register template with named owners")
+        slack.settle()
+        slack.slash(lewisham, "/want", "Help building our information asset register (IAR)")
+        slack.settle()
     slack.slash(lewisham, "/want", "Ideas for our staff awards ceremony")
     slack.settle()
 
     made = admin(slack, "why 2 1")
     assert "*Want #2* (London Borough of Lewisham)" in made
     assert "*Offer #1* (Devon County Council)" in made
-    assert "They were introduced on 16 Jun 2027 with score" in made
+    assert "They were introduced on 17 Jun 2027 with score" in made
     assert "Why: information asset register" in made
     assert "Introduced: the score clears the threshold" in made
 

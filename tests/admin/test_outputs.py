@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import struct
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,11 +17,12 @@ import pytest
 from admin_kit import (
     FACILITATOR,
     KnownMarket,
+    admin,
     build_known_market,
     council_member,
     facilitated_slack,
 )
-from slackkit import SlackDriver, validate_blocks, validate_view
+from slackkit import SlackDriver, validate_view
 
 from bot.cli.main import main
 from bot.container import Container, build_container
@@ -43,16 +45,6 @@ def market_slack(
     changes = {"database_url": database_url, "intro_threshold": 101}
     with facilitated_slack(settings, fake_slack, **changes) as driver:
         yield driver, build_known_market(driver.services)
-
-
-def admin(slack: SlackDriver, text: str) -> str:
-    before = len(slack.fake.ephemerals(FACILITATOR))
-    assert slack.slash(FACILITATOR, "/km-admin", text).status == 200
-    slack.settle()
-    replies = slack.fake.ephemerals(FACILITATOR)
-    assert len(replies) == before + 1
-    validate_blocks(replies[-1].blocks)
-    return "\n".join(b["text"]["text"] for b in replies[-1].blocks or [] if b.get("text"))
 
 
 def share(services: Container, market: KnownMarket) -> None:
@@ -130,10 +122,11 @@ def test_outputs_in_slack_show_top_areas_gaps_and_shared_outcomes(
     assert "Lewisham saved Devon about 6 months' work: Saved a whole project" in text
     assert "5 introductions made; 3 led somewhere; 138.5 days saved." in text
 
-    quarter = outputs.Quarter.of(utcnow())
-    assert f"Marketplace outputs, {quarter.label}" in admin(slack, f"outputs {quarter.key}")
+    # The tests' clock is 16 June 2027: the second quarter.
+    assert "Marketplace outputs, Q2 2027 (Apr–Jun)" in admin(slack, "outputs 2027-Q2")
     assert "is not a quarter" in admin(slack, "outputs next-ish")
-    assert "0 posts" in admin(slack, f"outputs Q{quarter.number} {quarter.year - 1}")
+    assert "0 posts" in admin(slack, "outputs Q2 2026")
+    quarter = outputs.Quarter(2027, 2)
 
     assert "sent you the chart and the CSV" in admin(slack, "outputs chart")
     sent = {f.filename: f.content for f in slack.fake.files()}
@@ -156,8 +149,14 @@ def test_stats_and_cli_include_the_outputs(
         share(services, build_known_market(services))
         with services.session_factory() as session:
             assert session.query(Outcome).filter(Outcome.share_note.is_(True)).count() == 1
+            # What the classifier made of the market's posts, counted from the store.
+            areas: dict[str, Counter[str | None]] = {"want": Counter(), "offer": Counter()}
+            for post in session.query(Post).filter(Post.status != PostStatus.REMOVED):
+                areas[str(post.kind)][post.service_area] += 1
     finally:
         services.close()
+    unplaced = {kind: counts.pop(None, 0) for kind, counts in areas.items()}
+    assert unplaced["want"] and unplaced["offer"], "the market has posts placed in no area"
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KMBOT_LOG_LEVEL", "WARNING")
     out = io.StringIO()
@@ -166,10 +165,16 @@ def test_stats_and_cli_include_the_outputs(
     assert "days_saved_by_council" in data and "unmet_areas" in data, "existing keys kept"
     assert data["outputs"]["introductions_led_somewhere"] == 3
     assert data["outputs"]["days_saved"] == 138.5
-    # Wants placed in no service area are counted apart, not ranked as an area called "Other".
-    assert data["outputs"]["top_demand"][0] == {"area": "Advice and benefits", "wants": 1}
-    assert "Other" not in {row["area"] for row in data["outputs"]["top_demand"]}
-    assert data["outputs"]["unplaced"]["wants"] == 5
+    # Posts placed in no service area are counted apart, not ranked as an area called "Other".
+    top_demand = {row["area"]: row["wants"] for row in data["outputs"]["top_demand"]}
+    top_supply = {row["area"]: row["offers"] for row in data["outputs"]["top_supply"]}
+
+    def top_five(counts: Counter[str | None]) -> dict[str | None, int]:
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:5])
+
+    assert top_demand == top_five(areas["want"]) and top_supply == top_five(areas["offer"])
+    assert data["outputs"]["unplaced"] == {"wants": unplaced["want"], "offers": unplaced["offer"]}
+    assert "Other" not in {g["area"] for g in data["outputs"]["gaps"]}
     sentences = [o["sentence"] for o in data["outputs"]["outcomes"]]
     assert "Lewisham saved Devon about 6 months' work: Saved a whole project" in sentences
 
@@ -177,7 +182,8 @@ def test_stats_and_cli_include_the_outputs(
     csv_path, chart_path = tmp_path / "outputs.csv", tmp_path / "outputs.png"
     assert main(["outputs", "--csv", str(csv_path), "--chart", str(chart_path)], out) == 0
     assert "TOP 5 AREAS OF DEMAND" in out.getvalue()
-    assert "Not placed in a service area: 5 wants" in out.getvalue()
+    assert f"Not placed in a service area: {unplaced['want']} wants" in out.getvalue()
+    assert f"Not placed in a service area: {unplaced['offer']} offer" in out.getvalue()
     rows = list(csv.DictReader(io.StringIO(csv_path.read_text(encoding="utf-8"))))
     assert {r["section"] for r in rows} >= {"demand", "supply", "gap", "outcome"}
     assert any(r["note"] == "Saved a whole project" for r in rows)

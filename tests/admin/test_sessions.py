@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from admin_kit import facilitated_slack
+from admin_kit import FACILITATOR, admin, csv_rows, facilitated_slack
 from slackkit import SlackDriver, validate_blocks
 
 from bot.cli.main import main
@@ -22,14 +21,12 @@ from bot.reports.export import POSTS_HEADER
 from bot.services import sessions as market_sessions
 from bot.slack import ids
 from bot.slack import sessions as session_messages
-from bot.slack.kit import time_text
-from bot.slack.sessions import SessionPostLine, SessionView, clock_text
+from bot.slack.sessions import SessionPostLine, SessionView
 from bot.worker import Worker
 from storage.models import MarketSession, OutboxMessage, Post
 
 MARKET = "C0MARKET"
 WORKSHOP = "C0WORKSHOP"
-FACILITATOR = "U0FACIL"
 
 
 @pytest.fixture
@@ -40,17 +37,6 @@ def session_slack(
     fake_slack.add_channel(WORKSHOP, "km-workshop")
     with facilitated_slack(settings, fake_slack, database_url=database_url) as driver:
         yield driver
-
-
-def admin(slack: SlackDriver, text: str, user: str = FACILITATOR) -> str:
-    """Run /km-admin and return the ephemeral reply's text, after checking its blocks."""
-    before = len(slack.fake.ephemerals(user))
-    assert slack.slash(user, "/km-admin", text).status == 200
-    slack.settle()
-    replies = slack.fake.ephemerals(user)
-    assert len(replies) == before + 1, f"expected one reply to /km-admin {text}"
-    validate_blocks(replies[-1].blocks)
-    return " ".join(b["text"]["text"] for b in replies[-1].blocks or [] if b.get("text"))
 
 
 def board_text(slack: SlackDriver, channel: str = MARKET) -> tuple[str, str]:
@@ -143,13 +129,34 @@ def test_a_session_runs_with_a_live_board_and_ends_with_outputs_and_dms(
     assert "found no match yet" in devon_dm and "Homelessness" not in devon_dm
 
     # A post after the session is not tagged, and the board is left alone.
+    ended_board = board_text(slack)
     slack.slash(devon, "/offer", "Our school admissions appeals guide")
     slack.settle()
+    assert board_text(slack) == ended_board
     with slack.services.session_factory() as session:
         last = session.query(Post).order_by(Post.id.desc()).first()
         assert last is not None and last.session_id is None
         assert last.service_area == "Education and learning"
     assert "No marketplace session is running" in admin(slack, "session")
+
+
+def test_a_post_after_time_is_up_but_before_the_worker_ends_it_is_not_in_the_session(
+    session_slack: SlackDriver,
+) -> None:
+    slack = session_slack
+    devon, lewisham, _ = people(slack)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        admin(slack, "session start 10")
+        slack.slash(lewisham, "/offer", "Homelessness prevention triage script and training")
+        slack.settle()
+        before = board_text(slack)
+        clock.shift(timedelta(minutes=10, seconds=30))  # time is up; the worker has not run
+        slack.slash(devon, "/want", "School admissions appeals process")
+        slack.settle()
+        assert board_text(slack) == before, "the board is left as it was"
+        with slack.services.session_factory() as session:
+            late = session.query(Post).order_by(Post.id.desc()).first()
+            assert late is not None and late.session_id is None
 
 
 def test_an_edit_during_a_session_is_classified_again_and_shown_on_the_board(
@@ -338,6 +345,46 @@ def test_an_update_tried_before_gets_the_news_and_a_new_one_follows(
     assert "1 post so far (1 want, 0 offers)" in board_text(slack)[1]
 
 
+def test_an_update_a_sender_holds_now_is_left_alone_and_a_new_one_follows(
+    session_slack: SlackDriver,
+) -> None:
+    """An update on its way to Slack this moment (claimed) is not rewritten under the sender:
+    the news goes in a new update after it."""
+    slack = session_slack
+    _, _, notts = people(slack)
+    admin(slack, "session start")
+    slack.slash(notts, "/want", "Flood risk management plan")
+    slack.settle()
+    with slack.services.session_factory.begin() as session:
+        market = market_sessions.running_session(session)
+        assert market is not None and market.board_outbox_id is not None
+        session.add(
+            OutboxMessage(
+                kind="session_board",
+                method="chat.update",
+                parent_id=market.board_outbox_id,
+                payload={"text": "in flight", "blocks": []},
+                status="pending",
+                attempts=1,
+                claimed_until=utcnow() + timedelta(minutes=1),  # a sender has it now
+            )
+        )
+    with slack.services.session_factory.begin() as session:
+        market = market_sessions.running_session(session)
+        assert market is not None
+        now = utcnow()
+        view = market_sessions.session_view(session, market, now)
+        market_sessions.refresh_board(session, market, view, now)
+    with slack.services.session_factory() as session:
+        texts = [
+            m.payload["text"]
+            for m in session.query(OutboxMessage)
+            .filter(OutboxMessage.kind == "session_board", OutboxMessage.status == "pending")
+            .order_by(OutboxMessage.id)
+        ]
+    assert texts == ["in flight", "Marketplace session: 1 post, 0 introductions"]
+
+
 def test_the_outputs_list_at_most_25_lines_a_section() -> None:
     start = utcnow()
     wants = tuple(
@@ -371,11 +418,6 @@ def test_the_outputs_list_at_most_25_lines_a_section() -> None:
 # ---------------------------------------------------------------- sessions in stats and export
 
 
-def _rows(data: bytes) -> list[dict[str, str]]:
-    assert data.startswith(b"\xef\xbb\xbf"), "a BOM, so Excel reads UTF-8"
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-
-
 def test_sessions_appear_in_stats_and_the_export(
     session_slack: SlackDriver,
     database_url: str,
@@ -396,9 +438,10 @@ def test_sessions_appear_in_stats_and_the_export(
     slack.settle()
     with slack.services.session_factory() as session:
         market = session.query(MarketSession).one()
-        started = time_text(market.started_at)
+    # Started at 10:15 UTC on 16 June 2027 (the tests' clock): 11:15 by UK clocks (BST).
+    started = "16 Jun 2027 11:15"
     stats = admin(slack, "stats")
-    assert f"{started}, running until {clock_text(market.ends_at)} in <#{MARKET}>" in stats
+    assert f"{started}, running until 11:35 in <#{MARKET}>" in stats
 
     later = utcnow() + timedelta(minutes=5)
     with time_machine.travel(later, tick=False):
@@ -407,8 +450,7 @@ def test_sessions_appear_in_stats_and_the_export(
     slack.settle()
 
     line = (
-        f"{started}–{clock_text(later)} in <#{MARKET}>: 3 posts (2 wants, 1 offer) from 3 people, "
-        "1 introduction"
+        f"{started}–11:20 in <#{MARKET}>: 3 posts (2 wants, 1 offer) from 3 people, 1 introduction"
     )
     stats = admin(slack, "stats")
     assert "Live marketplace sessions*: 1 in all" in stats and line in stats
@@ -443,12 +485,12 @@ def test_sessions_appear_in_stats_and_the_export(
     assert main(["export", "--out", str(folder)], out) == 0
     assert f"{folder / 'sessions.csv'}: 1 row(s)" in out.getvalue()
     assert f"{folder / 'outputs.csv'}:" in out.getvalue()
-    sessions = _rows((folder / "sessions.csv").read_bytes())
+    sessions = csv_rows((folder / "sessions.csv").read_bytes())
     assert [(s["channel"], s["posts"], s["introductions"]) for s in sessions] == [
         (MARKET, "3", "1")
     ]
     assert sessions[0]["started_by"] == FACILITATOR
-    posts = _rows((folder / "posts.csv").read_bytes())
+    posts = csv_rows((folder / "posts.csv").read_bytes())
     assert list(posts[0])[: len(POSTS_HEADER) - 2] == list(POSTS_HEADER[:-2]), "columns added last"
     assert [(p["session_id"], p["service_area"]) for p in posts] == [
         (sessions[0]["id"], "Housing"),
@@ -456,7 +498,7 @@ def test_sessions_appear_in_stats_and_the_export(
         (sessions[0]["id"], "Education and learning"),
         ("", "Education and learning"),
     ]
-    rows = _rows((folder / "outputs.csv").read_bytes())
+    rows = csv_rows((folder / "outputs.csv").read_bytes())
     totals = {r["section"]: r["count"] for r in rows if r["area"] == ""}
     assert (totals["sessions"], totals["session_posts"], totals["posts"]) == ("1", "3", "4")
     assert {(r["section"], r["area"]) for r in rows} >= {
@@ -477,7 +519,7 @@ def test_sessions_appear_in_stats_and_the_export(
         "sessions.csv",
         "outputs.csv",
     }
-    assert _rows(sent["sessions.csv"]) == sessions
+    assert csv_rows(sent["sessions.csv"]) == sessions
 
 
 def test_stats_show_the_five_most_recent_sessions(session_slack: SlackDriver) -> None:

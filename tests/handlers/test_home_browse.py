@@ -58,7 +58,8 @@ def _rows(view: dict) -> list[str]:  # type: ignore[type-arg]
 
 def _seed(slack: SlackDriver) -> dict[str, str]:
     people = _people(slack)
-    with time_machine.travel(PINNED_AT - timedelta(days=10), tick=True):
+    # Either side of "new this week": eight days old, and six.
+    with time_machine.travel(PINNED_AT - timedelta(days=8), tick=True):
         _post(
             slack,
             people["wilts"],
@@ -67,9 +68,15 @@ def _seed(slack: SlackDriver) -> dict[str, str]:
             "OL",
             "efficiency",
         )
-    _post(
-        slack, people["devon"], "offer", "Information asset register template", "IM", "efficiency"
-    )
+    with time_machine.travel(PINNED_AT - timedelta(days=6), tick=True):
+        _post(
+            slack,
+            people["devon"],
+            "offer",
+            "Information asset register template",
+            "IM",
+            "efficiency",
+        )
     _post(slack, people["manchester"], "offer", "Customer journey mapping workshop", "CF", "bau")
     _post(slack, people["lewisham"], "want", "A records retention schedule for a borough", "IM")
     return people

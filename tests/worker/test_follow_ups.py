@@ -152,6 +152,44 @@ def test_several_due_introductions_make_one_dm_and_one_a_day_at_most(world: Work
     assert "Lewisham Council" in text_of(_follow_ups(world, "U0KENT")[-1])
 
 
+@pytest.mark.parametrize(
+    ("last_asked", "run_at"),
+    [
+        # 23:30 BST on 30 June, then 00:30 BST on 1 July: a new UK day, though the same UTC one.
+        (utc(2027, 6, 30, 22, 30), utc(2027, 6, 30, 23, 30)),
+        # 08:00 one day, 07:00 the next: a new day, though not 24 hours on.
+        (utc(2027, 6, 29, 8, 0), utc(2027, 6, 30, 7, 0)),
+    ],
+)
+def test_one_a_day_means_one_each_uk_calendar_day(
+    world: WorkerWorld,
+    last_asked,
+    run_at,  # type: ignore[no-untyped-def]
+) -> None:
+    kent, _, intro_id = _pair(world)
+    with world.services.session_factory.begin() as session:
+        member = session.get(Member, kent)
+        intro = session.get(Introduction, intro_id)
+        assert member is not None and intro is not None
+        member.last_follow_up_at = last_asked
+        intro.follow_up_due_at = last_asked  # due all along
+    assert _run(world, run_at).messages == 2
+    assert len(_follow_ups(world, "U0KENT")) == 1
+
+
+def test_asked_earlier_the_same_uk_day_waits_even_across_utc_midnight(world: WorkerWorld) -> None:
+    kent, _, intro_id = _pair(world)
+    with world.services.session_factory.begin() as session:
+        member = session.get(Member, kent)
+        intro = session.get(Introduction, intro_id)
+        assert member is not None and intro is not None
+        # 00:30 BST on 1 July is 23:30 UTC on 30 June; 10:00 BST on 1 July is the same UK day.
+        member.last_follow_up_at = utc(2027, 6, 30, 23, 30)
+        intro.follow_up_due_at = utc(2027, 6, 30, 23, 30)
+    assert _run(world, utc(2027, 7, 1, 9, 0)).messages == 0
+    assert _run(world, utc(2027, 7, 1, 23, 30)).messages == 2  # 00:30 BST on 2 July
+
+
 def test_never_about_closed_posts_nor_to_erased_members(world: WorkerWorld) -> None:
     kent, devon, intro_id = _pair(world)
     with world.services.session_factory.begin() as session:
@@ -287,8 +325,10 @@ def test_the_weekly_digest_shows_the_weeks_follow_ups(world: WorkerWorld) -> Non
 
 
 def test_the_worker_schedules_the_follow_ups(world: WorkerWorld) -> None:
-    scheduler = Worker(world.services).scheduler()
-    assert "follow_ups" in {job.id for job in scheduler.get_jobs()}
+    scheduler = Worker(world.services).scheduler(freshness_seconds=3600)
+    job = scheduler.get_job("follow_ups")
+    assert job is not None and job.max_instances == 1  # never two runs at once
+    assert job.trigger.interval == timedelta(hours=1)  # with expiry reminders: hourly
 
 
 # ---------------------------------------------------------------- a follow-up DM, answered
@@ -383,7 +423,9 @@ def test_answered_before_the_follow_up_went_it_goes_already_answered(world: Work
 # ---------------------------------------------------------------- held introductions
 
 
-def test_a_held_introduction_never_holds_up_the_follow_ups(world: WorkerWorld) -> None:
+def test_a_held_introduction_dropped_on_the_return_day_leaves_the_follow_ups(
+    world: WorkerWorld,
+) -> None:
     kent, devon, intro_id = _pair(world)
     bath, york, held = _pair_again(world)
     with world.services.session_factory.begin() as session:
@@ -405,3 +447,22 @@ def test_a_held_introduction_never_holds_up_the_follow_ups(world: WorkerWorld) -
         member = session.get(Member, bath)
         assert member is not None and member.away_until is None
     assert world.messages(MARKET) == []  # nothing said about the dropped one
+
+
+def test_a_failure_releasing_held_introductions_never_stops_the_follow_ups(
+    world: WorkerWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import bot.services.away
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("UPDATE introductions", {}, Exception("database is locked"))
+
+    _pair(world)
+    monkeypatch.setattr(bot.services.away, "release_returned", broken)  # a fault injected
+    report = Worker(world.services, clock=lambda: MADE + 10 * DAY).follow_ups()
+    world.deliver()
+    assert report.follow_ups is not None and report.follow_ups.messages == 2
+    assert len(_follow_ups(world, "U0KENT")) == 1
+    assert "Releasing held introductions failed" in caplog.text
