@@ -65,6 +65,7 @@ def owe_update(
     *,
     kind: str,
     now: datetime,
+    post_id: int | None = None,
     introduction_id: int | None = None,
 ) -> None:
     """Owe Slack ``parent``'s message as ``payload`` shows it (a ``chat.update``).
@@ -93,6 +94,37 @@ def owe_update(
         method="chat.update",
         parent=parent,
         payload=payload,
+        post_id=post_id,
+        introduction_id=introduction_id,
+    )
+
+
+def owe_as_now(
+    session: Session,
+    msg: OutboxMessage,
+    payload: dict[str, Any],
+    *,
+    update_kind: str,
+    post_id: int | None = None,
+    introduction_id: int | None = None,
+) -> None:
+    """Owe Slack ``msg`` as ``payload`` shows it now. Not sent yet, and not on its way to Slack
+    this moment: it goes as it now reads. Sent, or being sent (the sender has the older
+    version): an update follows it. Never delivered (failed): nothing in Slack to change."""
+    now = utcnow()  # claims are real time: a sender's claim runs by the wall clock
+    msg.payload = payload  # our copy is the message as it now reads, for the next change to it
+    if msg.status == OutboxStatus.PENDING:
+        if msg.claimed_until is None or msg.claimed_until <= now:
+            return
+    elif msg.status != OutboxStatus.SENT:
+        return
+    owe_update(
+        session,
+        msg,
+        payload,
+        kind=update_kind,
+        now=now,
+        post_id=post_id,
         introduction_id=introduction_id,
     )
 

@@ -11,7 +11,7 @@ from bot.kernel.clock import utcnow
 from bot.kernel.errors import InvalidInput, NotFound
 from bot.kernel.settings import Settings
 from bot.kernel.text import clean_post_text
-from bot.kernel.vocabulary import IntroductionStatus, OutboxStatus, PostKind, PostStatus
+from bot.kernel.vocabulary import IntroductionStatus, PostKind, PostStatus
 from bot.live_index import LiveMatchIndex
 from bot.outbox import enqueue as outbox
 from bot.services.context import ServiceContext, member_of
@@ -56,17 +56,7 @@ def owe_card(session: Session, post: Post) -> None:
     if card is None:
         return
     payload = post_messages.card(post_view(post))
-    if card.status == OutboxStatus.PENDING:
-        card.payload = payload
-    elif card.status == OutboxStatus.SENT:
-        outbox.enqueue(
-            session,
-            kind="card_update",
-            method="chat.update",
-            parent=card,
-            payload=payload,
-            post_id=post.id,
-        )
+    outbox.owe_as_now(session, card, payload, update_kind="card_update", post_id=post.id)
 
 
 def close_post(

@@ -368,18 +368,8 @@ def owe_update(session: Session, intro: Introduction) -> None:
     )
     if msg is None:
         return
-    if msg.status == OutboxStatus.PENDING:
-        msg.payload = payload  # not sent yet: send the new state straight away
-        return
-    if msg.status != OutboxStatus.SENT:
-        return  # never delivered: there is nothing in Slack to update
-    outbox.enqueue(
-        session,
-        kind="introduction_update",
-        method="chat.update",
-        parent=msg,
-        payload=payload,
-        introduction_id=intro.id,
+    outbox.owe_as_now(
+        session, msg, payload, update_kind="introduction_update", introduction_id=intro.id
     )
 
 
@@ -423,13 +413,8 @@ def owe_follow_up_update(
     through the outbox like an introduction's update; False if there is nothing to change."""
     if payload is None or payload == dm.payload:
         return False
-    dm.payload = payload  # our copy is the DM as it now reads, for the next change to it
-    now = utcnow()
-    in_flight = dm.claimed_until is not None and dm.claimed_until > now
-    if dm.status == OutboxStatus.PENDING and not in_flight:
-        return True  # not sent yet: it goes as it now reads
-    outbox.owe_update(
-        session, dm, payload, kind="follow_up_update", now=now, introduction_id=intro.id
+    outbox.owe_as_now(
+        session, dm, payload, update_kind="follow_up_update", introduction_id=intro.id
     )
     return True
 

@@ -212,3 +212,30 @@ def test_a_new_member_posting_from_two_devices_at_once_loses_nothing(pg_slack: A
     slack.settle()
     with slack.services.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == 3
+
+
+def test_a_card_changed_while_a_sender_has_it_is_updated_after_it(services: Container) -> None:
+    """Closing a post whose card a sender is posting this moment: the sender posts what it
+    took; an update with the closed card follows it, so Slack ends up showing the change."""
+    from datetime import timedelta
+
+    from bot.services.closing import set_status
+    from storage.models import OutboxMessage, OutboxStatus, utcnow
+
+    (member_id,) = _members(services, 1)
+    post_id = _publish(services, member_id, PostKind.WANT, "Records retention schedule")()
+    with services.session_factory.begin() as session:
+        card = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "card")).one()
+        card.claimed_until = utcnow() + timedelta(minutes=1)  # a sender has it now
+    with services.session_factory.begin() as session:
+        post = session.get(Post, post_id)
+        assert post is not None
+        set_status(session, post, PostStatus.WITHDRAWN)
+    with services.session_factory() as session:
+        card = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "card")).one()
+        updates = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "card_update")
+        ).all()
+        assert card.status == OutboxStatus.PENDING
+        assert [(u.parent_id, u.method) for u in updates] == [(card.id, "chat.update")]
+        assert "withdrawn" in str(updates[0].payload).lower()
