@@ -22,7 +22,7 @@ from bot.services.away import AwayService
 from bot.services.closing import ClosingService
 from bot.services.context import ServiceContext
 from bot.services.editing import EditingService
-from bot.services.flags import ReportService
+from bot.services.flags import FlagService
 from bot.services.followups import FollowUpService
 from bot.services.introductions import IntroductionService
 from bot.services.membership import MembershipService
@@ -67,7 +67,7 @@ class Container:
     admin: AdminService
     sessions: SessionService
     editing: EditingService
-    reports: ReportService
+    flags: FlagService
     follow_ups: FollowUpService
     away: AwayService
     welcomes: WelcomeService
@@ -180,7 +180,7 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         admin=AdminService(context),
         sessions=SessionService(context),
         editing=EditingService(context),
-        reports=ReportService(context),
+        flags=FlagService(context),
         follow_ups=FollowUpService(context),
         away=AwayService(context),
         welcomes=WelcomeService(context),

@@ -100,6 +100,12 @@ class PostForm:
         return self.post_id if self.purpose == purpose else None
 
 
+def ticked(view: dict[str, Any], block_id: str, action_id: str) -> set[str]:
+    """The values of the boxes ticked in one checkboxes input of a submitted modal."""
+    element = (view.get("state") or {}).get("values", {}).get(block_id, {}).get(action_id, {})
+    return {str(o.get("value")) for o in element.get("selected_options") or []}
+
+
 def form_errors(exc: KmbotError) -> dict[str, str]:
     """A refusal shown in the post form, beside the field at fault (the text, if none is)."""
     field = exc.field if isinstance(exc, InvalidInput) else None

@@ -27,6 +27,7 @@ from handlers.common import (
     kick,
     post_id_from,
     refresh_home,
+    ticked,
 )
 
 logger = logging.getLogger(__name__)
@@ -199,12 +200,6 @@ class Interactions:
         ack()
         kind = button_value(body) if button_value(body) in ("want", "offer") else "want"
         client.views_open(trigger_id=body["trigger_id"], view=modals.post_modal(kind))
-
-
-def ticked(view: dict[str, Any], block_id: str, action_id: str) -> set[str]:
-    """The values of the boxes ticked in one checkboxes input of a submitted modal."""
-    element = (view.get("state") or {}).get("values", {}).get(block_id, {}).get(action_id, {})
-    return {str(o.get("value")) for o in element.get("selected_options") or []}
 
 
 def register(app: App, container: Container) -> None:

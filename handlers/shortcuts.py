@@ -15,7 +15,6 @@ from slack_sdk import WebClient
 from bot.container import Container
 from bot.kernel.errors import InvalidInput, KmbotError
 from bot.kernel.text import escape, unescape
-from bot.services.flags import ReportService
 from bot.slack import ids, modals
 from handlers.common import actor, input_value, kick, post_id_from, reply
 
@@ -30,9 +29,9 @@ NOT_A_CARD = (
 class Shortcuts:
     """Listeners for the three shortcuts and the report modal."""
 
-    def __init__(self, container: Container, reports: ReportService) -> None:
+    def __init__(self, container: Container) -> None:
         self.container = container
-        self.reports = reports
+        self.flags = container.flags
 
     def post_from_message(self, ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
         """ "Post as a want / offer" on a message: the post form, filled with its text."""
@@ -56,7 +55,7 @@ class Shortcuts:
         ack()
         channel = str((shortcut.get("channel") or {}).get("id") or "")
         ts = str((shortcut.get("message") or {}).get("ts") or shortcut.get("message_ts") or "")
-        post = self.reports.card(channel, ts)
+        post = self.flags.card(channel, ts)
         if post is None:
             respond(text=escape(NOT_A_CARD), response_type="ephemeral", replace_original=False)
             return
@@ -66,7 +65,7 @@ class Shortcuts:
         """The report modal: send the note to the facilitators' review list."""
         note = input_value(view, ids.BLK_REPORT_NOTE, ids.ACT_REPORT_NOTE) or ""
         try:
-            self.reports.check_note(note)
+            self.flags.check_note(note)
         except InvalidInput as exc:
             ack(response_action="errors", errors={ids.BLK_REPORT_NOTE: str(exc)})
             return
@@ -76,7 +75,7 @@ class Shortcuts:
         if post_id is None:
             return
         try:
-            self.reports.report(user_id, post_id, note)
+            self.flags.report(user_id, post_id, note)
         except KmbotError as exc:
             reply(self.container, None, user_id, str(exc))
             return
@@ -85,7 +84,7 @@ class Shortcuts:
 
 def register(app: App, container: Container) -> None:
     """Wire the shortcuts and the report modal into the app."""
-    it = Shortcuts(container, container.reports)
+    it = Shortcuts(container)
     app.shortcut(ids.SC_POST_FROM_MESSAGE)(it.post_from_message)
     app.shortcut(ids.SC_POST_GLOBAL)(it.post_global)
     app.shortcut(ids.SC_REPORT)(it.report)

@@ -31,7 +31,9 @@ def default_database_url(cwd: Path | None = None) -> str:
     return f"sqlite:///{(cwd or Path.cwd()) / 'kmbot.sqlite3'}"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -41,6 +43,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, not {value}.")
     return value
 
 
@@ -105,7 +109,8 @@ class Settings:
             candidate_threshold=_int(env, "KMBOT_CANDIDATE_THRESHOLD", 0) if candidates else None,
             max_intros=_int(env, "KMBOT_MAX_INTROS", 3, minimum=1),
             nudge_grace_minutes=_int(env, "KMBOT_NUDGE_GRACE_MINUTES", 120, minimum=1),
-            follow_up_days=_follow_up_days(env),
+            # A year at most: after that nobody remembers the introduction.
+            follow_up_days=_int(env, "KMBOT_FOLLOW_UP_DAYS", 10, minimum=1, maximum=365),
             glossary_file=env.get("KMBOT_GLOSSARY", "").strip(),
             timezone=env.get("KMBOT_TIMEZONE", "").strip() or "Europe/London",
             log_level=_log_level(env.get("KMBOT_LOG_LEVEL", "")),
@@ -133,14 +138,6 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         """A copy with some values changed (for tests and the sandbox)."""
         return replace(self, **changes)
-
-
-def _follow_up_days(env: Mapping[str, str]) -> int:
-    # A year at most: a follow-up after that would ask about an introduction nobody remembers.
-    days = _int(env, "KMBOT_FOLLOW_UP_DAYS", 10, minimum=1)
-    if days > 365:
-        raise ConfigError(f"KMBOT_FOLLOW_UP_DAYS must be at most 365, not {days}.")
-    return days
 
 
 def _log_level(raw: str) -> str:

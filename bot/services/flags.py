@@ -72,7 +72,7 @@ def report_post(
     return post
 
 
-class ReportService:
+class FlagService:
     """Reports as the Slack handlers need them: each call is one transaction."""
 
     def __init__(self, context: ServiceContext) -> None:

@@ -398,6 +398,7 @@ def follow_up_dms(
             OutboxMessage.kind == "follow_up",
             OutboxMessage.channel.in_(users),
             OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENT]),
+            OutboxMessage.created_at >= intro.created_at,  # none before it can be about it
         )
         .order_by(OutboxMessage.id)
         .with_for_update()

@@ -368,6 +368,7 @@ class SessionService:
                 f"session {market.id}",
                 before=None,
                 after={"channel": where, "minutes": minutes},
+                at=now,
             )
             view = session_view(session, market, now)
         return session_messages.started(view)
@@ -384,7 +385,13 @@ class SessionService:
                 )
             end_session(session, market, now)
             audit.record(
-                session, user_id, "session_end", f"session {market.id}", before=None, after=None
+                session,
+                user_id,
+                "session_end",
+                f"session {market.id}",
+                before=None,
+                after=None,
+                at=now,
             )
             view = session_view(session, market, now)
         return session_messages.ended(view)

@@ -104,7 +104,7 @@ class BrowsePage:
 
 def count_text(found: BrowsePage) -> str:
     """ "23 open offers match", "1 open want matches", "No open posts match"."""
-    noun = {"want": "want", "offer": "offer"}.get(found.filter.kind or "", "post")
+    noun = found.filter.kind or "post"
     if found.total == 0:
         return f"No open {noun}s match"
     if found.total == 1:

@@ -157,7 +157,7 @@ def answer_note(
         again = f" on {date_text(ask_again_on)}" if ask_again_on else " in a week"
         return f"You said you're still talking: I'll check in again{again}."
     useful = status == "confirmed"
-    if answered_by is not None and answered_by == recipient:
+    if answered_by == recipient:
         return (
             "You marked this useful — thank you."
             if useful

@@ -200,7 +200,7 @@ def join_modal(
     }
 
 
-# The outcome modal's consent box (its ids live with the one modal that uses them).
+# The value of the outcome modal's consent box when ticked (its block and action ids are in ids).
 SHARE_NOTE = "share"
 
 

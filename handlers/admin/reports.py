@@ -53,11 +53,10 @@ def report(request: Request, rest: str) -> None:
 
 def reported(request: Request, rest: str) -> None:
     """reports [how many]: the cards members reported to the facilitators, newest first."""
-    words = rest.split()
-    if len(words) > 1 or (words and not (words[0].isascii() and words[0].isdigit())):
+    limit, words = _how_many(rest.split())
+    if words:
         request.say("Say how many reports to show, or nothing: e.g. `/km-admin reports 50`.")
         return
-    limit = max(1, min(int(words[0]), 100)) if words else 20
     entries = request.container.admin.audit_entries(limit=limit, actor=None, action=REPORT_ACTION)
     if not entries:
         request.say("No member has reported a card to the facilitators yet.")
@@ -67,11 +66,7 @@ def reported(request: Request, rest: str) -> None:
 
 def audit(request: Request, rest: str) -> None:
     """audit [how many] [@someone | action]"""
-    words = rest.split()
-    limit = 20
-    if words and words[0].isascii() and words[0].isdigit():
-        limit = max(1, min(int(words[0]), 100))
-        words = words[1:]
+    limit, words = _how_many(rest.split())
     who: str | None = None
     action: str | None = None
     if words:
@@ -81,3 +76,10 @@ def audit(request: Request, rest: str) -> None:
             action = words[0].lower()
     entries = request.container.admin.audit_entries(limit=limit, actor=who, action=action)
     request.say(admin_messages.audit_list(entries))
+
+
+def _how_many(words: list[str]) -> tuple[int, list[str]]:
+    """A leading "how many" (1 to 100, 20 if not given), and the words after it."""
+    if words and words[0].isascii() and words[0].isdigit():
+        return max(1, min(int(words[0]), 100)), words[1:]
+    return 20, words

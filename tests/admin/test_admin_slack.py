@@ -6,8 +6,10 @@ import csv
 import io
 import struct
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from admin_kit import FACILITATOR, admin, facilitated_slack
 from slackkit import SlackDriver, validate_blocks
 
@@ -369,6 +371,15 @@ def test_export_uploads_the_csv_files_to_the_facilitator(pg_admin_slack: SlackDr
     }
     entry = audit_entries(slack, "export")[0]
     assert entry.actor == FACILITATOR and len(entry.after or {}) == 6
+
+
+def test_export_files_are_named_by_the_uk_date(admin_slack: SlackDriver) -> None:
+    # 23:30 UTC on 16 June 2027 is 00:30 on 17 June by UK clocks (BST).
+    with time_machine.travel(datetime(2027, 6, 16, 23, 30, tzinfo=UTC), tick=False):
+        admin(admin_slack, "export")
+        admin(admin_slack, "report")
+    names = {f.filename for f in admin_slack.fake.files()}
+    assert "kmbot-2027-06-17-posts.csv" in names and "kmbot-activity-2027-06-17.png" in names
 
 
 def _png_size(data: bytes) -> tuple[int, int]:

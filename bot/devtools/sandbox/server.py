@@ -50,7 +50,7 @@ from bot.devtools.sandbox.cast import (
 from bot.devtools.sandbox.clock import SimulatedClock
 from bot.kernel.data import EXAMPLE_WORKSHOP
 from bot.kernel.settings import Settings
-from bot.kernel.text import is_channel_id
+from bot.kernel.text import escape, is_channel_id
 from bot.slack import ids
 
 logger = logging.getLogger(__name__)
@@ -384,8 +384,7 @@ class Sandbox:
         conversation = next((c for c in ws.channels() if c.id == channel), None)
         if conversation is None or conversation.is_im:
             raise _PageError("Post messages in a channel; in kmbot's DM, use its commands.")
-        # Slack escapes &, < and > in what a person types.
-        typed = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        typed = escape(text)  # Slack escapes &, < and > in what a person types
         answer = ws.call("chat.postMessage", {"channel": conversation.id, "text": typed}, member.id)
         if not answer.get("ok"):
             raise _PageError(f"Slack refused the message ({answer.get('error')}).")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.kernel.clock import uk_time
 from bot.reports import stats as statistics
 from bot.reports.chart import activity_png, outputs_png
 from bot.reports.export import export_bytes, outputs_csv
@@ -269,7 +270,7 @@ class AdminService:
         now = self.context.clock()
         with self.context.reading() as session:
             files = export_bytes(session, now=now)
-        today = now.date().isoformat()
+        today = uk_time(now).date().isoformat()  # the day it is in the UK
         return [
             ReportFile(f"kmbot-{today}-{name}", data, f"kmbot {name} ({today})")
             for name, data in files.items()
@@ -291,7 +292,7 @@ class AdminService:
             f"taking part, {found.regions_at_target} regions at the target."
         )
         file = ReportFile(
-            f"kmbot-activity-{now.date().isoformat()}.png", png, "Marketplace activity"
+            f"kmbot-activity-{uk_time(now).date().isoformat()}.png", png, "Marketplace activity"
         )
         return Report(file, summary, found.weekly[0].week_start.isoformat())
 
