@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -290,38 +291,15 @@ def test_posts_arriving_while_the_board_waits_share_one_update(session_slack: Sl
     assert "Transport and highways" in text
 
 
-def test_an_update_tried_before_gets_the_news_and_a_new_one_follows(
-    session_slack: SlackDriver,
-) -> None:
-    """A board update a sender tried may yet land with older news: it is rewritten, and a new
-    update (rewritten in turn while it waits) follows it."""
-    slack = session_slack
+def _session_with_one_post(slack: SlackDriver) -> None:
     _, _, notts = people(slack)
     admin(slack, "session start")
     slack.slash(notts, "/want", "Flood risk management plan")
     slack.settle()
 
-    def refresh() -> None:
-        with slack.services.session_factory.begin() as session:
-            market = market_sessions.running_session(session)
-            assert market is not None
-            now = utcnow()
-            view = market_sessions.session_view(session, market, now)
-            market_sessions.refresh_board(session, market, view, now)
 
-    def waiting() -> list[tuple[int, str]]:
-        with slack.services.session_factory() as session:
-            return [
-                (m.attempts, m.payload["text"])
-                for m in session.query(OutboxMessage)
-                .filter(
-                    OutboxMessage.kind == "session_board",
-                    OutboxMessage.method == "chat.update",
-                    OutboxMessage.status == "pending",
-                )
-                .order_by(OutboxMessage.id)
-            ]
-
+def _owe_board_update(slack: SlackDriver, text: str, **how_far: Any) -> None:
+    """A board update already owed with ``text``; ``how_far`` it got (attempts, a claim)."""
     with slack.services.session_factory.begin() as session:
         market = market_sessions.running_session(session)
         assert market is not None and market.board_outbox_id is not None
@@ -330,18 +308,55 @@ def test_an_update_tried_before_gets_the_news_and_a_new_one_follows(
                 kind="session_board",
                 method="chat.update",
                 parent_id=market.board_outbox_id,
-                payload={"text": "older news", "blocks": []},
+                payload={"text": text, "blocks": []},
                 status="pending",
-                attempts=1,  # tried, and the sender's claim ran out
+                **how_far,
             )
         )
-    news = "Marketplace session: 1 post, 0 introductions"
-    refresh()
-    assert waiting() == [(1, news), (0, news)]
-    refresh()
-    assert waiting() == [(1, news), (0, news)], "the new update waits: it carries the news"
+
+
+def _refresh_board(slack: SlackDriver) -> None:
+    with slack.services.session_factory.begin() as session:
+        market = market_sessions.running_session(session)
+        assert market is not None
+        now = utcnow()
+        market_sessions.refresh_board(
+            session, market, market_sessions.session_view(session, market, now), now
+        )
+
+
+def _board_updates_waiting(slack: SlackDriver) -> list[tuple[int, str]]:
+    """(attempts, text) of each board update still owed, oldest first."""
+    with slack.services.session_factory() as session:
+        return [
+            (m.attempts, m.payload["text"])
+            for m in session.query(OutboxMessage)
+            .filter(
+                OutboxMessage.kind == "session_board",
+                OutboxMessage.method == "chat.update",
+                OutboxMessage.status == "pending",
+            )
+            .order_by(OutboxMessage.id)
+        ]
+
+
+NEWS = "Marketplace session: 1 post, 0 introductions"
+
+
+def test_an_update_tried_before_gets_the_news_and_a_new_one_follows(
+    session_slack: SlackDriver,
+) -> None:
+    """A board update a sender tried may yet land with older news: it is rewritten, and a new
+    update (rewritten in turn while it waits) follows it."""
+    slack = session_slack
+    _session_with_one_post(slack)
+    _owe_board_update(slack, "older news", attempts=1)  # tried; the sender's claim ran out
+    _refresh_board(slack)
+    assert _board_updates_waiting(slack) == [(1, NEWS), (0, NEWS)]
+    _refresh_board(slack)
+    assert _board_updates_waiting(slack) == [(1, NEWS), (0, NEWS)], "the new one carries it"
     slack.settle()
-    assert waiting() == []
+    assert _board_updates_waiting(slack) == []
     assert "1 post so far (1 want, 0 offers)" in board_text(slack)[1]
 
 
@@ -351,38 +366,11 @@ def test_an_update_a_sender_holds_now_is_left_alone_and_a_new_one_follows(
     """An update on its way to Slack this moment (claimed) is not rewritten under the sender:
     the news goes in a new update after it."""
     slack = session_slack
-    _, _, notts = people(slack)
-    admin(slack, "session start")
-    slack.slash(notts, "/want", "Flood risk management plan")
-    slack.settle()
-    with slack.services.session_factory.begin() as session:
-        market = market_sessions.running_session(session)
-        assert market is not None and market.board_outbox_id is not None
-        session.add(
-            OutboxMessage(
-                kind="session_board",
-                method="chat.update",
-                parent_id=market.board_outbox_id,
-                payload={"text": "in flight", "blocks": []},
-                status="pending",
-                attempts=1,
-                claimed_until=utcnow() + timedelta(minutes=1),  # a sender has it now
-            )
-        )
-    with slack.services.session_factory.begin() as session:
-        market = market_sessions.running_session(session)
-        assert market is not None
-        now = utcnow()
-        view = market_sessions.session_view(session, market, now)
-        market_sessions.refresh_board(session, market, view, now)
-    with slack.services.session_factory() as session:
-        texts = [
-            m.payload["text"]
-            for m in session.query(OutboxMessage)
-            .filter(OutboxMessage.kind == "session_board", OutboxMessage.status == "pending")
-            .order_by(OutboxMessage.id)
-        ]
-    assert texts == ["in flight", "Marketplace session: 1 post, 0 introductions"]
+    _session_with_one_post(slack)
+    claimed = utcnow() + timedelta(minutes=1)  # a sender has it now
+    _owe_board_update(slack, "in flight", attempts=1, claimed_until=claimed)
+    _refresh_board(slack)
+    assert _board_updates_waiting(slack) == [(1, "in flight"), (0, NEWS)]
 
 
 def test_the_outputs_list_at_most_25_lines_a_section() -> None:
