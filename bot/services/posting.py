@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -143,6 +143,7 @@ class PublishResult:
     candidates: list[tuple[Post, int]]
     # The matched posts, loaded with their authors in one go (kept so the session keeps them).
     loaded: list[Post] = field(default_factory=list)
+    held: list[Introduction] = field(default_factory=list)  # someone is away: made on return
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,16 @@ def publish_post(
     # Live marketplace sessions: the post's service area, its session, the board
     market_sessions.on_post_published(session, post, now=now)
     candidates = _candidates(session, post, weaker, made)
+    held = list(
+        session.scalars(
+            select(Introduction).where(
+                or_(Introduction.want_id == post.id, Introduction.offer_id == post.id),
+                Introduction.held_at.is_not(None),
+            )
+        )
+    )
     after_commit(session, lambda: matcher.add(post, strong + weaker))
-    return PublishResult(post, made, candidates[:MAX_CANDIDATES_SHOWN], matched)
+    return PublishResult(post, made, candidates[:MAX_CANDIDATES_SHOWN], matched, held)
 
 
 def _store(
@@ -302,6 +311,7 @@ def published_view(session: Session, result: PublishResult) -> PublishedView:
         post=post_view(result.post),
         introduced=tuple(introduction_view(i, session) for i in result.introductions),
         candidates=tuple((post_view(p), s) for p, s in result.candidates),
+        held=tuple(introduction_view(i, session) for i in result.held),
     )
 
 

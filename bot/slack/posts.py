@@ -79,13 +79,21 @@ def post_confirmation(published: PublishedView, channel: str) -> dict[str, Any]:
     if introduced:
         names = partners_named(post, introduced)
         blocks.append(section(f"I've introduced you in the card's thread to: {names}."))
+    if published.held:
+        names = partners_named(post, published.held)
+        blocks.append(
+            section(
+                f"You match {names}, but one of you is away: I'll introduce you in the card's "
+                "thread as soon as they're back."
+            )
+        )
     if candidates:
         rows = [
             f"• *{c.label}* · {escape(c.council)} ({score}/100): {escape(truncate(c.text, 140))}"
             for c, score in candidates
         ]
         blocks.append(section("Possible matches (shown only to you):\n" + "\n".join(rows)))
-    if not introduced and not candidates:
+    if not introduced and not candidates and not published.held:
         blocks.append(
             context(
                 "No match yet. I'll introduce you as soon as someone posts a match, and the "

@@ -62,6 +62,7 @@ class PublishedView:
     post: PostView
     introduced: tuple[IntroductionView, ...]
     candidates: tuple[tuple[PostView, int], ...]
+    held: tuple[IntroductionView, ...] = ()  # matched, introduced when someone is back
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,8 @@ def test_away_holds_introductions_until_km_back(pg_slack: SlackDriver) -> None:
     _lewisham_wants_it(slack, lewisham)
     want_card = slack.fake.messages(MARKET)[1]
     assert slack.fake.thread(MARKET, want_card.ts) == []  # held: Devon is away
+    told = str(slack.fake.ephemerals(lewisham)[-1].blocks)  # the /want's confirmation
+    assert "You match Offer #1 (Devon County Council), but one of you is away" in told
     with slack.services.session_factory() as session:
         intro = session.query(Introduction).one()
         assert intro.held_at is not None
@@ -306,6 +308,8 @@ def test_an_offer_posted_to_help_someone_away_is_not_reported_as_introduced(
     told = str([m.blocks for m in slack.fake.dms(wilts)])  # the modal's reply comes by DM
     assert "your offer is posted as *Offer #2*" in told
     assert "I've introduced you" not in told, "held: nobody has been introduced yet"
+    assert "You match Want #1 (Kent County Council), but one of you is away" in told
+    assert "No match yet" not in told
     assert slack.fake.thread(MARKET, want_card.ts) == []
     _km(slack, kent, "back")
     assert len(slack.fake.thread(MARKET, want_card.ts)) == 1
